@@ -1,6 +1,15 @@
+import { readFileSync } from 'node:fs';
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
 
+// Tests use the same demo consumers as `npm run dev`.
+process.env.CONSUMER_KEYS = /^CONSUMER_KEYS='(.*)'$/m.exec(readFileSync('.dev.vars.example', 'utf8'))![1]!;
+
 export default defineConfig({
-  plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.toml' } })],
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: './wrangler.toml' },
+    }),
+  ],
+  test: { include: ['test/**/*.test.ts'], testTimeout: 30_000, hookTimeout: 60_000 },
 });

@@ -1,10 +1,25 @@
-import { createSession, ort } from './runtime/ort';
-import add from '../test/spike-add.onnx';
+// Wires the Worker: error mapping, authentication, and the route groups.
+import { Hono } from 'hono';
+import { requireConsumer } from './auth';
+import { modelRoutes } from './online/model-routes';
+import { repositoryRoutes } from './online/repository-routes';
+import { healthRoutes, serverRoutes } from './online/server-routes';
+import { InferenceError } from './runtime/errors';
 
-export default {
-  async fetch(): Promise<Response> {
-    const s = await createSession(new Uint8Array(add));
-    const out = await s.run({ x: new ort.Tensor('float32', Float32Array.from([1, 2, 3, 4]), [2, 2]) });
-    return Response.json({ meta: s.inputMetadata, y: Array.from(out.y!.data as Float32Array) });
-  },
-} satisfies ExportedHandler<Env>;
+const app = new Hono<{ Bindings: Env }>();
+
+app.onError((error, c) => {
+  if (error instanceof InferenceError) return c.json({ error: error.message }, error.status);
+  console.error(error);
+  return c.json({ error: `internal error: ${error.message}` }, 500);
+});
+app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
+
+app.route('/v2', healthRoutes);
+app.use('/v2/*', requireConsumer());
+app.use('/v2', requireConsumer());
+app.route('/v2', serverRoutes);
+app.route('/v2/models', modelRoutes);
+app.route('/v2/repository', repositoryRoutes);
+
+export default { fetch: app.fetch } satisfies ExportedHandler<Env>;

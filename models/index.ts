@@ -1,0 +1,11 @@
+// The models bundled with the Worker, in Triton's layout: <name>/config.json and <name>/<version>/model.onnx.
+import type { BundledModel } from '../src/runtime/model-repository';
+import fashionMnistConfig from './fashion-mnist/config.json';
+import fashionMnistV1 from './fashion-mnist/1/model.onnx';
+import irisConfig from './iris/config.json';
+import irisV1 from './iris/1/model.onnx';
+
+export const BUNDLED_MODELS: Record<string, BundledModel> = {
+  iris: { config: irisConfig, versions: { '1': irisV1 } },
+  'fashion-mnist': { config: fashionMnistConfig, versions: { '1': fashionMnistV1 } },
+};

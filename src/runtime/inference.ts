@@ -1,0 +1,132 @@
+// The data plane: validates a protocol request against the model, runs it, encodes the outputs.
+import { isDatatype } from './datatypes';
+import { badRequest } from './errors';
+import type { LoadedModel, TensorSpec } from './loaded-model';
+import { ort } from './ort';
+import type { InferenceRequest, InferenceResponse, RequestOutput, ResponseOutput } from './protocol';
+import { elementCount, flattenData, tensorFromBinary, tensorFromJson, tensorToBinary, tensorToJson } from './tensor-codec';
+import { classify } from './classification';
+
+export interface InferenceResult {
+  response: InferenceResponse;
+  /** Binary-extension payloads, in the order of the outputs that carry `binary_data_size`. */
+  binary: Uint8Array[];
+  /** Milliseconds spent inside ORT. */
+  inferMs: number;
+}
+
+const list = (specs: TensorSpec[]) => specs.map((s) => `'${s.name}'`).join(', ');
+
+function checkShape(model: LoadedModel, spec: TensorSpec, shape: number[]): void {
+  const expected = `[${spec.shape.join(', ')}]`;
+  if (shape.length !== spec.shape.length || spec.shape.some((d, i) => d !== -1 && d !== shape[i])) {
+    throw badRequest(`input '${spec.name}': shape [${shape.join(', ')}] does not match the model's ${expected}`);
+  }
+  const batchLimit = model.config.max_batch_size;
+  if (batchLimit > 0 && spec.shape[0] === -1 && shape[0]! > batchLimit) {
+    throw badRequest(`input '${spec.name}': batch of ${shape[0]} exceeds max_batch_size ${batchLimit}`);
+  }
+}
+
+function decodeInputs(model: LoadedModel, request: InferenceRequest, binary: (Uint8Array | undefined)[]): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = {};
+  request.inputs.forEach((input, i) => {
+    const spec = model.inputs.find((s) => s.name === input.name);
+    if (!spec) throw badRequest(`unknown input '${input.name}'; model '${model.name}' takes ${list(model.inputs)}`);
+    if (feeds[input.name]) throw badRequest(`input '${input.name}' is given twice`);
+    if (!isDatatype(input.datatype)) throw badRequest(`input '${input.name}': unknown datatype '${input.datatype}'`);
+    if (input.datatype !== spec.datatype) {
+      throw badRequest(`input '${input.name}': datatype ${input.datatype} does not match the model's ${spec.datatype}`);
+    }
+    checkShape(model, spec, input.shape);
+    const bytes = binary[i];
+    if (bytes) {
+      if (input.data !== undefined) throw badRequest(`input '${input.name}': give either data or binary_data_size, not both`);
+      feeds[input.name] = tensorFromBinary(input.name, spec.datatype, input.shape, bytes);
+      return;
+    }
+    if (input.data === undefined) throw badRequest(`input '${input.name}': data is missing`);
+    const values = flattenData(input.name, input.data, input.shape);
+    const count = elementCount(input.shape);
+    if (values.length !== count) {
+      throw badRequest(`input '${input.name}': ${values.length} elements given, shape [${input.shape.join(', ')}] needs ${count}`);
+    }
+    feeds[input.name] = tensorFromJson(input.name, spec.datatype, input.shape, values);
+  });
+  const missing = model.inputs.filter((s) => !feeds[s.name]);
+  if (missing.length) throw badRequest(`missing input ${list(missing)}; model '${model.name}' takes ${list(model.inputs)}`);
+  return feeds;
+}
+
+function booleanParameter(value: unknown, where: string): boolean | undefined {
+  if (value === undefined || typeof value === 'boolean') return value;
+  throw badRequest(`${where} must be true or false`);
+}
+
+function requestedOutputs(model: LoadedModel, request: InferenceRequest): RequestOutput[] {
+  if (!request.outputs?.length) return model.outputs.map((s) => ({ name: s.name }));
+  const seen = new Set<string>();
+  for (const output of request.outputs) {
+    if (!model.outputs.some((s) => s.name === output.name)) {
+      throw badRequest(`unknown output '${output.name}'; model '${model.name}' produces ${list(model.outputs)}`);
+    }
+    if (seen.has(output.name)) throw badRequest(`output '${output.name}' is requested twice`);
+    seen.add(output.name);
+  }
+  return request.outputs;
+}
+
+export async function infer(model: LoadedModel, request: InferenceRequest, binary: (Uint8Array | undefined)[] = []): Promise<InferenceResult> {
+  const feeds = decodeInputs(model, request, binary);
+  const outputs = requestedOutputs(model, request);
+  const allBinary = booleanParameter(request.parameters?.binary_data_output, 'parameters.binary_data_output') ?? false;
+  const plans = outputs.map((output) => {
+    const where = `outputs '${output.name}' parameters`;
+    const classification = output.parameters?.classification;
+    if (classification !== undefined && !(Number.isInteger(classification) && (classification as number) > 0)) {
+      throw badRequest(`${where}.classification must be a positive integer`);
+    }
+    return {
+      name: output.name,
+      binary: booleanParameter(output.parameters?.binary_data, `${where}.binary_data`) ?? allBinary,
+      classification: classification as number | undefined,
+    };
+  });
+
+  const started = performance.now();
+  let results: ort.InferenceSession.ReturnType;
+  try {
+    results = await model.session.run(feeds, plans.map((p) => p.name));
+  } catch (error) {
+    // Shapes and types were checked; what remains is data the graph itself rejects (e.g. an index out of range).
+    throw badRequest(`model '${model.name}' rejected the inputs: ${String(error).slice(0, 300)}`);
+  }
+  const inferMs = performance.now() - started;
+
+  const payloads: Uint8Array[] = [];
+  const encoded = plans.map((plan): ResponseOutput => {
+    const spec = model.outputs.find((s) => s.name === plan.name)!;
+    const tensor = results[plan.name]!;
+    const { datatype, shape, data } = plan.classification
+      ? classify(tensor, spec.datatype, plan.classification, model.config.labels)
+      : { datatype: spec.datatype, shape: [...tensor.dims], data: undefined };
+    const asTensor = data ? new ort.Tensor('string', data, shape) : tensor;
+    if (plan.binary) {
+      const bytes = tensorToBinary(datatype, asTensor);
+      payloads.push(bytes);
+      return { name: plan.name, datatype, shape, parameters: { binary_data_size: bytes.byteLength } };
+    }
+    return { name: plan.name, datatype, shape, data: data ?? tensorToJson(datatype, tensor) };
+  });
+
+  return {
+    response: {
+      model_name: model.name,
+      model_version: model.version,
+      ...(request.id !== undefined && { id: request.id }),
+      outputs: encoded,
+    },
+    binary: payloads,
+    inferMs,
+  };
+}

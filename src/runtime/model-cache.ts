@@ -1,0 +1,71 @@
+// Per-isolate LRU of loaded models, bounded by ONNX bytes: the isolate has 128 MB, wasm heap included.
+import { loadModel, type LoadedModel } from './loaded-model';
+import type { ModelVersion } from './model-repository';
+
+interface Slot {
+  model: Promise<LoadedModel>;
+  size: number;
+  users: number;
+  evicted: boolean;
+}
+
+export class ModelCache {
+  readonly #slots = new Map<string, Slot>();
+
+  constructor(private readonly budgetBytes: number) {}
+
+  /** Runs `use` with the loaded model; a model evicted meanwhile is released only once nobody uses it. */
+  async with<T>(version: ModelVersion, use: (model: LoadedModel) => Promise<T>): Promise<T> {
+    const slot = this.#acquire(version);
+    slot.users++;
+    try {
+      return await use(await slot.model);
+    } finally {
+      slot.users--;
+      if (slot.evicted && slot.users === 0) void this.#release(slot);
+    }
+  }
+
+  /** Loads without keeping a user: warms the cache and surfaces load errors. */
+  async load(version: ModelVersion): Promise<LoadedModel> {
+    return this.with(version, async (model) => model);
+  }
+
+  has(version: ModelVersion): boolean {
+    return this.#slots.has(`${version.name}@${version.version}`);
+  }
+
+  #acquire(version: ModelVersion): Slot {
+    const key = `${version.name}@${version.version}`;
+    let slot = this.#slots.get(key);
+    if (slot) {
+      this.#slots.delete(key); // re-insert: Map order is the recency order
+    } else {
+      slot = { model: loadModel(version), size: version.size, users: 0, evicted: false };
+      slot.model.catch(() => this.#slots.get(key) === slot && this.#slots.delete(key));
+    }
+    this.#slots.set(key, slot);
+    this.#evict(key);
+    return slot;
+  }
+
+  #evict(keep: string): void {
+    let total = [...this.#slots.values()].reduce((n, s) => n + s.size, 0);
+    for (const [key, slot] of this.#slots) {
+      if (total <= this.budgetBytes) break;
+      if (key === keep) continue;
+      this.#slots.delete(key);
+      total -= slot.size;
+      slot.evicted = true;
+      if (slot.users === 0) void this.#release(slot);
+    }
+  }
+
+  async #release(slot: Slot): Promise<void> {
+    try {
+      await (await slot.model).session.release();
+    } catch {
+      // A model that failed to load has nothing to release.
+    }
+  }
+}
