@@ -21,6 +21,9 @@ const keysSchema = z.record(
 );
 
 let parsed: { source: string; keys: Map<string, Consumer> } | undefined;
+/** Keys already hashed in this isolate, so a hot path pays for SHA-256 once per key, not per request. */
+const hashed = new Map<string, string>();
+const HASHED_LIMIT = 1024;
 
 function keyTable(source: string | undefined): Map<string, Consumer> {
   if (parsed?.source !== (source ?? '')) {
@@ -52,7 +55,13 @@ export function requireConsumer(): MiddlewareHandler<{ Bindings: Env }> {
     const header = c.req.header('authorization');
     const key = header?.match(/^Bearer\s+(\S+)$/i)?.[1];
     if (!key) throw unauthorized('missing Authorization: Bearer <key> header');
-    const consumer = keyTable(c.env.CONSUMER_KEYS).get(await sha256Hex(key));
+    let hash = hashed.get(key);
+    if (!hash) {
+      hash = await sha256Hex(key);
+      if (hashed.size >= HASHED_LIMIT) hashed.clear();
+      hashed.set(key, hash);
+    }
+    const consumer = keyTable(c.env.CONSUMER_KEYS).get(hash);
     if (!consumer) throw unauthorized('invalid API key');
     c.set('consumer', consumer);
     await next();

@@ -17,6 +17,15 @@ const put = (name: string, version: string, body: BodyInit, as: 'alice' | 'bob' 
   call(`/v2/repository/models/${name}/versions/${version}/model.onnx`, { method: 'PUT', body, as });
 const base64 = (buffer: ArrayBuffer) => btoa(Array.from(new Uint8Array(buffer), (b) => String.fromCharCode(b)).join(''));
 
+describe('a fresh isolate', () => {
+  it('answers concurrent first requests, all while ONNX Runtime starts', async () => {
+    const responses = await Promise.all(Array.from({ length: 12 }, () => inferIris('/v2/models/iris/versions/1/infer')));
+    expect(responses.map((r) => r.status)).toEqual(Array(12).fill(200));
+    const outputs = await Promise.all(responses.map(probabilities));
+    outputs.forEach((o) => expect(near(o, reference.iris.probabilities.slice(0, 5).flat())).toBe(true));
+  });
+});
+
 describe('repository index', () => {
   it('lists the bundled models and filters by readiness', async () => {
     const index = (await (await postJson('/v2/repository/index', {})).json()) as any[];

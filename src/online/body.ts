@@ -5,6 +5,9 @@ import type { z } from 'zod';
 import { InferenceError, badRequest } from '../runtime/errors';
 import { describeIssues } from '../runtime/protocol';
 
+export const requestLimit = (env: Env) => Number(env.MAX_REQUEST_BYTES);
+export const modelLimit = (env: Env) => Number(env.MAX_MODEL_BYTES);
+
 /** Rejects bodies over `limit` bytes with 413: by Content-Length up front, else while streaming. */
 export function limitBody(limit: (env: Env) => number): MiddlewareHandler<{ Bindings: Env }> {
   return async function limitBody(c, next) {

@@ -6,7 +6,7 @@ import { checkVersion, type ModelVersion } from '../runtime/model-repository';
 import type { ModelMetadata } from '../runtime/protocol';
 import { runtimeFor } from '../runtime/runtime';
 import { decodeRequestBody, encodeResponseBody, HEADER_LENGTH } from './binary-body';
-import { limitBody } from './body';
+import { limitBody, requestLimit } from './body';
 import { tritonConfig } from './triton-config';
 
 type Ctx = Context<{ Bindings: Env }>;
@@ -69,7 +69,3 @@ both(modelRoutes, 'post', '/infer', async (c) => {
     'Server-Timing': `infer;dur=${result.inferMs.toFixed(3)}, rest;dur=${Math.max(0, rest).toFixed(3)}`,
   });
 });
-
-function requestLimit(env: Env): number {
-  return Number(env.MAX_REQUEST_BYTES);
-}

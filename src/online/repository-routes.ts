@@ -6,16 +6,15 @@ import { badRequest } from '../runtime/errors';
 import { checkModelName, checkVersion, parseModelConfig } from '../runtime/model-repository';
 import { parametersSchema } from '../runtime/protocol';
 import { runtimeFor } from '../runtime/runtime';
-import { limitBody, optionalJson, parseJson } from './body';
+import { limitBody, modelLimit, optionalJson, parseJson, requestLimit } from './body';
 
 const indexSchema = z.object({ ready: z.boolean().optional() });
 const loadSchema = z.object({ parameters: parametersSchema.optional() });
 const FILE_PARAMETER = /^file:([^/]+)\/model\.onnx$/;
 
-const modelLimit = (env: Env) => Number(env.MAX_MODEL_BYTES);
 
 export const repositoryRoutes = new Hono<{ Bindings: Env }>()
-  .post('/index', async (c) => {
+  .post('/index', limitBody(requestLimit), async (c) => {
     const { ready } = await optionalJson(c, indexSchema);
     const index = await runtimeFor(c.env).repository.index();
     return c.json(ready ? index.filter((m) => m.state === 'READY') : index);
@@ -56,7 +55,7 @@ export const repositoryRoutes = new Hono<{ Bindings: Env }>()
     await repository.setLoaded(name, true);
     return c.json({});
   })
-  .post('/models/:name/unload', async (c) => {
+  .post('/models/:name/unload', limitBody(requestLimit), async (c) => {
     await optionalJson(c, loadSchema);
     await runtimeFor(c.env).repository.setLoaded(checkModelName(c.req.param('name')), false);
     return c.json({});
