@@ -5,6 +5,7 @@ import { modelRoutes } from './online/model-routes';
 import { repositoryRoutes } from './online/repository-routes';
 import { healthRoutes, serverRoutes } from './online/server-routes';
 import { InferenceError } from './runtime/errors';
+import { sessionRoutes } from './sessions/session-routes';
 
 const app = new Hono<{ Bindings: Env }>();
 
@@ -21,5 +22,9 @@ app.use('/v2', requireConsumer());
 app.route('/v2', serverRoutes);
 app.route('/v2/models', modelRoutes);
 app.route('/v2/repository', repositoryRoutes);
+app.route('/v2/sessions', sessionRoutes);
 
 export default { fetch: app.fetch } satisfies ExportedHandler<Env>;
+export { SequenceObject } from './sessions/sequence-object';
+export { SessionIndexObject } from './sessions/session-index-object';
+export { SessionObject } from './sessions/session-object';

@@ -2,8 +2,8 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
-import { InferenceError, badRequest } from '../runtime/errors';
-import { describeIssues } from '../runtime/protocol';
+import { InferenceError } from '../runtime/errors';
+import { parseJson, validate } from '../runtime/protocol';
 
 export const requestLimit = (env: Env) => Number(env.MAX_REQUEST_BYTES);
 export const modelLimit = (env: Env) => Number(env.MAX_MODEL_BYTES);
@@ -19,20 +19,6 @@ export function limitBody(limit: (env: Env) => number): MiddlewareHandler<{ Bind
       },
     })(c, next);
   };
-}
-
-export function parseJson(text: string, what = 'request body'): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw badRequest(`${what} is not valid JSON: ${(error as Error).message}`);
-  }
-}
-
-export function validate<T extends z.ZodType>(schema: T, value: unknown, what = 'request body'): z.infer<T> {
-  const result = schema.safeParse(value);
-  if (!result.success) throw badRequest(`${what}: ${describeIssues(result.error)}`);
-  return result.data;
 }
 
 /** An optional JSON body: empty means `{}`. */

@@ -5,7 +5,8 @@ import type { LoadedModel } from '../runtime/loaded-model';
 import { checkVersion, type ModelVersion } from '../runtime/model-repository';
 import type { ModelMetadata } from '../runtime/protocol';
 import { runtimeFor } from '../runtime/runtime';
-import { decodeRequestBody, encodeResponseBody, HEADER_LENGTH } from './binary-body';
+import { decodeRequestBody, encodeResponseBody, HEADER_LENGTH } from '../runtime/binary-body';
+import { runSequence, sequenceFlags } from '../sessions/sequence';
 import { limitBody, requestLimit } from './body';
 import { tritonConfig } from './triton-config';
 
@@ -55,17 +56,20 @@ modelRoutes.use('/:name/versions/:version/infer', limitBody(requestLimit));
 
 both(modelRoutes, 'post', '/infer', async (c) => {
   const started = performance.now();
+  const { models } = runtimeFor(c.env);
   const version = await resolve(c);
-  const body = await c.req.arrayBuffer();
-  const result = await runtimeFor(c.env).models.with(version, async (model) => {
-    const { request, binary } = decodeRequestBody(body, c.req.header(HEADER_LENGTH), () => model.inputs);
-    return infer(model, request, binary);
-  });
-  const { body: out, headers } = encodeResponseBody(result);
-  const rest = performance.now() - started - result.inferMs;
-  return c.body(out, 200, {
-    ...headers,
-    'Model-Version': version.version,
-    'Server-Timing': `infer;dur=${result.inferMs.toFixed(3)}, rest;dur=${Math.max(0, rest).toFixed(3)}`,
+  const decoded = await decodeRequestBody(await c.req.arrayBuffer(), c.req.header(HEADER_LENGTH), async () => (await models.load(version)).inputs);
+  const flags = sequenceFlags(decoded.request.parameters);
+  const reply = flags
+    ? await runSequence(c.env, c.var.consumer.id, version.name, c.req.param('version'), flags, decoded)
+    : await models.with(version, async (model) => {
+        const result = await infer(model, decoded.request, decoded.binary);
+        return { ...encodeResponseBody(result), version: version.version, inferMs: result.inferMs };
+      });
+  const rest = performance.now() - started - reply.inferMs;
+  return c.body(reply.body, 200, {
+    ...reply.headers,
+    'Model-Version': reply.version,
+    'Server-Timing': `infer;dur=${reply.inferMs.toFixed(3)}, rest;dur=${Math.max(0, rest).toFixed(3)}`,
   });
 });

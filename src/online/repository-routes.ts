@@ -4,9 +4,9 @@ import { z } from 'zod';
 import { requireAdmin } from '../auth';
 import { badRequest } from '../runtime/errors';
 import { checkModelName, checkVersion, parseModelConfig } from '../runtime/model-repository';
-import { parametersSchema } from '../runtime/protocol';
+import { parametersSchema, parseJson } from '../runtime/protocol';
 import { runtimeFor } from '../runtime/runtime';
-import { limitBody, modelLimit, optionalJson, parseJson, requestLimit } from './body';
+import { limitBody, modelLimit, optionalJson, requestLimit } from './body';
 
 const indexSchema = z.object({ ready: z.boolean().optional() });
 const loadSchema = z.object({ parameters: parametersSchema.optional() });

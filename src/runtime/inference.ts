@@ -1,5 +1,5 @@
 // The data plane: validates a protocol request against the model, runs it, encodes the outputs.
-import { isDatatype } from './datatypes';
+import { isDatatype, type DatatypeName } from './datatypes';
 import { badRequest } from './errors';
 import type { LoadedModel, TensorSpec } from './loaded-model';
 import { ort } from './ort';
@@ -7,12 +7,27 @@ import type { InferenceRequest, InferenceResponse, RequestOutput, ResponseOutput
 import { elementCount, flattenData, tensorFromBinary, tensorFromJson, tensorToBinary, tensorToJson } from './tensor-codec';
 import { classify } from './classification';
 
+/** A tensor the server keeps between calls (sequence state), as binary-extension bytes. */
+export interface StoredTensor {
+  datatype: DatatypeName;
+  shape: number[];
+  bytes: Uint8Array;
+}
+
+/** Server-held state: fed to `inputs` by name, read back from `outputs` after the run. */
+export interface CarriedState {
+  feeds: Record<string, StoredTensor>;
+  outputs: string[];
+}
+
 export interface InferenceResult {
   response: InferenceResponse;
   /** Binary-extension payloads, in the order of the outputs that carry `binary_data_size`. */
   binary: Uint8Array[];
   /** Milliseconds spent inside ORT. */
   inferMs: number;
+  /** The carried state's outputs, when state was given. */
+  state: Record<string, StoredTensor>;
 }
 
 const list = (specs: TensorSpec[]) => specs.map((s) => `'${s.name}'`).join(', ');
@@ -28,11 +43,15 @@ function checkShape(model: LoadedModel, spec: TensorSpec, shape: number[]): void
   }
 }
 
-function decodeInputs(model: LoadedModel, request: InferenceRequest, binary: (Uint8Array | undefined)[]): Record<string, ort.Tensor> {
+function decodeInputs(model: LoadedModel, request: InferenceRequest, binary: (Uint8Array | undefined)[], state?: CarriedState): Record<string, ort.Tensor> {
   const feeds: Record<string, ort.Tensor> = {};
+  for (const [name, stored] of Object.entries(state?.feeds ?? {})) {
+    feeds[name] = tensorFromBinary(name, stored.datatype, stored.shape, stored.bytes);
+  }
   request.inputs.forEach((input, i) => {
     const spec = model.inputs.find((s) => s.name === input.name);
     if (!spec) throw badRequest(`unknown input '${input.name}'; model '${model.name}' takes ${list(model.inputs)}`);
+    if (state?.feeds[input.name]) throw badRequest(`input '${input.name}' is sequence state that the server carries; do not send it`);
     if (feeds[input.name]) throw badRequest(`input '${input.name}' is given twice`);
     if (!isDatatype(input.datatype)) throw badRequest(`input '${input.name}': unknown datatype '${input.datatype}'`);
     if (input.datatype !== spec.datatype) {
@@ -63,8 +82,8 @@ function booleanParameter(value: unknown, where: string): boolean | undefined {
   throw badRequest(`${where} must be true or false`);
 }
 
-function requestedOutputs(model: LoadedModel, request: InferenceRequest): RequestOutput[] {
-  if (!request.outputs?.length) return model.outputs.map((s) => ({ name: s.name }));
+function requestedOutputs(model: LoadedModel, request: InferenceRequest, hidden: string[]): RequestOutput[] {
+  if (!request.outputs?.length) return model.outputs.filter((s) => !hidden.includes(s.name)).map((s) => ({ name: s.name }));
   const seen = new Set<string>();
   for (const output of request.outputs) {
     if (!model.outputs.some((s) => s.name === output.name)) {
@@ -76,9 +95,15 @@ function requestedOutputs(model: LoadedModel, request: InferenceRequest): Reques
   return request.outputs;
 }
 
-export async function infer(model: LoadedModel, request: InferenceRequest, binary: (Uint8Array | undefined)[] = []): Promise<InferenceResult> {
-  const feeds = decodeInputs(model, request, binary);
-  const outputs = requestedOutputs(model, request);
+export async function infer(
+  model: LoadedModel,
+  request: InferenceRequest,
+  binary: (Uint8Array | undefined)[] = [],
+  state?: CarriedState,
+): Promise<InferenceResult> {
+  const feeds = decodeInputs(model, request, binary, state);
+  const stateOutputs = state?.outputs ?? [];
+  const outputs = requestedOutputs(model, request, stateOutputs);
   const allBinary = booleanParameter(request.parameters?.binary_data_output, 'parameters.binary_data_output') ?? false;
   const plans = outputs.map((output) => {
     const where = `outputs '${output.name}' parameters`;
@@ -96,7 +121,8 @@ export async function infer(model: LoadedModel, request: InferenceRequest, binar
   const started = performance.now();
   let results: ort.InferenceSession.ReturnType;
   try {
-    results = await model.session.run(feeds, plans.map((p) => p.name));
+    const fetches = plans.map((p) => p.name);
+    results = await model.session.run(feeds, [...fetches, ...stateOutputs.filter((name) => !fetches.includes(name))]);
   } catch (error) {
     // Shapes and types were checked; what remains is data the graph itself rejects (e.g. an index out of range).
     throw badRequest(`model '${model.name}' rejected the inputs: ${String(error).slice(0, 300)}`);
@@ -128,5 +154,12 @@ export async function infer(model: LoadedModel, request: InferenceRequest, binar
     },
     binary: payloads,
     inferMs,
+    state: Object.fromEntries(
+      stateOutputs.map((name) => {
+        const spec = model.outputs.find((s) => s.name === name)!;
+        const tensor = results[name]!;
+        return [name, { datatype: spec.datatype, shape: [...tensor.dims], bytes: tensorToBinary(spec.datatype, tensor).slice() }];
+      }),
+    ),
   };
 }

@@ -1,5 +1,6 @@
 // Wire types of the Open Inference Protocol (v2 REST) and the validating schemas for requests.
 import { z } from 'zod';
+import { badRequest } from './errors';
 
 /** Tensor data is checked element by element by the codec; the schema only asks for an array (and never copies it). */
 const tensorData = z.custom<unknown[]>(Array.isArray, 'must be an array');
@@ -71,4 +72,18 @@ export function describeIssues(error: z.ZodError): string {
       return path ? `${path}: ${issue.message}` : issue.message;
     })
     .join('; ');
+}
+
+export function parseJson(text: string, what = 'request body'): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw badRequest(`${what} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+export function validate<T extends z.ZodType>(schema: T, value: unknown, what = 'request body'): z.infer<T> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw badRequest(`${what}: ${describeIssues(result.error)}`);
+  return result.data;
 }

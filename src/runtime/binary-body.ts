@@ -1,10 +1,9 @@
 // Triton's binary tensor extension: a JSON header followed by raw tensor bytes, for requests and responses.
-import { DATATYPES } from '../runtime/datatypes';
-import { badRequest } from '../runtime/errors';
-import type { InferenceResult } from '../runtime/inference';
-import type { TensorSpec } from '../runtime/loaded-model';
-import { inferenceRequestSchema, type InferenceRequest } from '../runtime/protocol';
-import { parseJson, validate } from './body';
+import { DATATYPES } from './datatypes';
+import { badRequest } from './errors';
+import type { InferenceResult } from './inference';
+import type { TensorSpec } from './loaded-model';
+import { inferenceRequestSchema, parseJson, validate, type InferenceRequest } from './protocol';
 
 export const HEADER_LENGTH = 'Inference-Header-Content-Length';
 
@@ -17,7 +16,7 @@ export interface DecodedBody {
 const decoder = new TextDecoder();
 
 /** Decodes a request body: plain JSON, JSON header + binary tensors, or (header length 0) one raw tensor. */
-export function decodeRequestBody(body: ArrayBuffer, headerLength: string | undefined, inputs: () => TensorSpec[]): DecodedBody {
+export async function decodeRequestBody(body: ArrayBuffer, headerLength: string | undefined, inputs: () => Promise<TensorSpec[]>): Promise<DecodedBody> {
   const bytes = new Uint8Array(body);
   if (headerLength === undefined) {
     return { request: validate(inferenceRequestSchema, parseJson(decoder.decode(bytes))), binary: [] };
@@ -26,7 +25,7 @@ export function decodeRequestBody(body: ArrayBuffer, headerLength: string | unde
     throw badRequest(`${HEADER_LENGTH} must be a byte count within the body (${bytes.byteLength} bytes), got '${headerLength.slice(0, 20)}'`);
   }
   const jsonLength = Number(headerLength);
-  if (jsonLength === 0) return rawRequest(bytes, inputs());
+  if (jsonLength === 0) return rawRequest(bytes, await inputs());
 
   const request = validate(inferenceRequestSchema, parseJson(decoder.decode(bytes.subarray(0, jsonLength)), 'inference header'));
   const binary: (Uint8Array | undefined)[] = [];

@@ -1,0 +1,289 @@
+// One object per recommendation session: serialises its calls and keeps its history in SQLite.
+import { DurableObject } from 'cloudflare:workers';
+import { InferenceError, badRequest, notFound } from '../runtime/errors';
+import type { LoadedModel } from '../runtime/loaded-model';
+import { runtimeFor } from '../runtime/runtime';
+import { outcome, SerialQueue, type Outcome } from './outcome';
+import { rank, type Rating, type RecommendedItem } from './recommender';
+
+export interface SessionStart {
+  id: string;
+  consumer: string;
+  model: string;
+  version: string;
+  idleTimeoutSeconds: number;
+  ratings: Rating[];
+  exclude: number[];
+}
+
+export type Feedback = { item_id: number; action: 'accept' | 'reject' } | { item_id: number; action: 'rate'; rating: number };
+
+export interface SessionSummary {
+  id: string;
+  model: string;
+  model_version: string;
+  created_at: string;
+  last_active_at: string;
+  expires_at: string;
+  ratings: number;
+  shown: number;
+  history: Step[];
+}
+
+export interface Step {
+  step: number;
+  at: string;
+  action: 'start' | 'recommend' | 'try_again' | 'accept' | 'reject' | 'rate';
+  items?: RecommendedItem[];
+  item_id?: number;
+  rating?: number;
+}
+
+export interface Answer {
+  id: string;
+  model_name: string;
+  model_version: string;
+  step: number;
+  items: RecommendedItem[];
+}
+
+interface SessionRow extends Record<string, SqlStorageValue> {
+  id: string;
+  consumer: string;
+  model: string;
+  version: string;
+  created_at: number;
+  last_active: number;
+  idle_timeout: number;
+}
+
+interface EventRow extends Record<string, SqlStorageValue> {
+  step: number;
+  at: number;
+  action: Step['action'];
+  item_id: number | null;
+  title: string | null;
+  score: number | null;
+  rating: number | null;
+}
+
+/** Bounds one session's history so a client cannot grow an object without limit. */
+const MAX_EVENTS = 10_000;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export class SessionObject extends DurableObject<Env> {
+  readonly #queue = new SerialQueue();
+  readonly #sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#sql = ctx.storage.sql;
+    this.#sql.exec(`
+      CREATE TABLE IF NOT EXISTS session (id TEXT NOT NULL, consumer TEXT NOT NULL, model TEXT NOT NULL, version TEXT NOT NULL,
+        created_at INTEGER NOT NULL, last_active INTEGER NOT NULL, idle_timeout INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, step INTEGER NOT NULL, at INTEGER NOT NULL,
+        action TEXT NOT NULL, item_id INTEGER, title TEXT, score REAL, rating REAL);`);
+  }
+
+  start(start: SessionStart): Promise<Outcome<SessionSummary>> {
+    return this.#serial(async () => {
+      if (this.#row()) throw new InferenceError(409, `session '${start.id}' already exists`);
+      const model = await this.#model(start.model, start.version);
+      // Context ratings go through the graph once: it tells which items it knows.
+      const { known } = await rank(model, start.ratings, start.exclude, 1);
+      const unknown = start.ratings.filter((_, i) => !known[i]).map((r) => r.item_id);
+      if (unknown.length) throw badRequest(`context.ratings: unknown item_id ${unknown.slice(0, 10).join(', ')}`);
+      const now = Date.now();
+      this.#sql.exec(
+        'INSERT INTO session (id, consumer, model, version, created_at, last_active, idle_timeout) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        start.id,
+        start.consumer,
+        start.model,
+        start.version,
+        now,
+        now,
+        start.idleTimeoutSeconds,
+      );
+      this.#record(0, now, 'start', null, null);
+      for (const r of start.ratings) this.#record(0, now, 'rate', r.item_id, null, r.rating);
+      for (const item of start.exclude) this.#record(0, now, 'reject', item, null);
+      await this.ctx.storage.setAlarm(now + start.idleTimeoutSeconds * 1000);
+      return this.#summary(false);
+    });
+  }
+
+  summary(): Promise<Outcome<SessionSummary>> {
+    return this.#serial(async () => this.#summary(true));
+  }
+
+  /** The best k items never shown, rated or rejected here; `tryAgain` first rejects the last answer. */
+  recommend(k: number, tryAgain: boolean): Promise<Outcome<Answer>> {
+    return this.#serial(async () => {
+      const session = this.#touch();
+      const step = this.#nextStep();
+      const now = Date.now();
+      if (tryAgain) {
+        const last = this.#lastAnswer();
+        if (!last.length) throw badRequest('nothing to try again: ask for a recommendation first');
+        for (const item of last) if (!this.#decided(item)) this.#record(step, now, 'reject', item, null);
+      }
+      const model = await this.#model(session.model, session.version);
+      const { items } = await rank(model, this.#ratings(), this.#seen(), k);
+      for (const item of items) this.#record(step, now, tryAgain ? 'try_again' : 'recommend', item.item_id, item);
+      return { id: session.id, model_name: session.model, model_version: session.version, step, items };
+    });
+  }
+
+  feedback(feedback: Feedback): Promise<Outcome<{ step: number; recorded: Feedback }>> {
+    return this.#serial(async () => {
+      const session = this.#touch();
+      const step = this.#nextStep();
+      if (feedback.action === 'rate') {
+        const model = await this.#model(session.model, session.version);
+        const { known } = await rank(model, [{ item_id: feedback.item_id, rating: feedback.rating }], [], 1);
+        if (!known[0]) throw badRequest(`item_id ${feedback.item_id} is not an item of model '${session.model}'`);
+        this.#record(step, Date.now(), 'rate', feedback.item_id, null, feedback.rating);
+      } else {
+        if (!this.#shown(feedback.item_id)) throw badRequest(`item_id ${feedback.item_id} was not recommended in this session`);
+        this.#record(step, Date.now(), feedback.action, feedback.item_id, null);
+      }
+      return { step, recorded: feedback };
+    });
+  }
+
+  /** Ends the session, leaving no storage behind. */
+  end(): Promise<Outcome<{ id: string }>> {
+    return this.#serial(async () => {
+      const session = this.#require();
+      await this.#erase();
+      return { id: session.id };
+    });
+  }
+
+  override async alarm(): Promise<void> {
+    await this.#queue.run(async () => {
+      const session = this.#row();
+      if (!session) return;
+      const due = session.last_active + session.idle_timeout * 1000;
+      if (Date.now() < due) return this.ctx.storage.setAlarm(due);
+      await this.#erase();
+    });
+  }
+
+  #serial<T>(work: () => Promise<T>): Promise<Outcome<T>> {
+    return this.#queue.run(() => outcome(work));
+  }
+
+  #row(): SessionRow | undefined {
+    return this.#sql.exec<SessionRow>('SELECT * FROM session').toArray()[0];
+  }
+
+  #require(): SessionRow {
+    const row = this.#row();
+    if (!row) throw notFound('session not found: it never existed, was deleted, or expired after being idle');
+    return row;
+  }
+
+  #touch(): SessionRow {
+    const row = this.#require();
+    const count = this.#sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM events').one().n;
+    if (count >= MAX_EVENTS) throw new InferenceError(409, `session history is full (${MAX_EVENTS} events); start a new session`);
+    const now = Date.now();
+    this.#sql.exec('UPDATE session SET last_active = ?', now);
+    void this.ctx.storage.setAlarm(now + row.idle_timeout * 1000);
+    return { ...row, last_active: now };
+  }
+
+  async #erase(): Promise<void> {
+    const row = this.#row();
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    if (row) await indexOf(this.env, row.consumer).remove(row.id);
+  }
+
+  async #model(name: string, version: string): Promise<LoadedModel> {
+    const { repository, models } = runtimeFor(this.env);
+    return models.load(await repository.resolve(name, version));
+  }
+
+  #record(step: number, at: number, action: Step['action'], itemId: number | null, item: RecommendedItem | null, rating: number | null = null): void {
+    this.#sql.exec(
+      'INSERT INTO events (step, at, action, item_id, title, score, rating) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      step,
+      at,
+      action,
+      itemId,
+      item?.title ?? null,
+      item?.score ?? null,
+      rating,
+    );
+  }
+
+  #nextStep(): number {
+    return (this.#sql.exec<{ s: number | null }>('SELECT MAX(step) AS s FROM events').one().s ?? 0) + 1;
+  }
+
+  /** Latest rating per item. */
+  #ratings(): Rating[] {
+    return this.#sql
+      .exec<{ item_id: number; rating: number }>(
+        "SELECT item_id, rating FROM events WHERE seq IN (SELECT MAX(seq) FROM events WHERE action = 'rate' GROUP BY item_id)",
+      )
+      .toArray();
+  }
+
+  /** Every item this session has shown, rated, accepted or rejected. */
+  #seen(): number[] {
+    return this.#sql.exec<{ item_id: number }>('SELECT DISTINCT item_id FROM events WHERE item_id IS NOT NULL').toArray().map((r) => r.item_id);
+  }
+
+  #lastAnswer(): number[] {
+    return this.#sql
+      .exec<{ item_id: number }>(
+        "SELECT item_id FROM events WHERE step = (SELECT MAX(step) FROM events WHERE action IN ('recommend', 'try_again')) AND action IN ('recommend', 'try_again')",
+      )
+      .toArray()
+      .map((r) => r.item_id);
+  }
+
+  #shown(item: number): boolean {
+    return this.#sql.exec("SELECT 1 FROM events WHERE item_id = ? AND action IN ('recommend', 'try_again')", item).toArray().length > 0;
+  }
+
+  #decided(item: number): boolean {
+    return this.#sql.exec("SELECT 1 FROM events WHERE item_id = ? AND action IN ('accept', 'reject')", item).toArray().length > 0;
+  }
+
+  #summary(touch: boolean): SessionSummary {
+    const row = touch ? this.#touch() : this.#require();
+    const events = this.#sql.exec<EventRow>('SELECT step, at, action, item_id, title, score, rating FROM events ORDER BY seq').toArray();
+    const history: Step[] = [];
+    for (const e of events) {
+      const last = history.at(-1);
+      if ((e.action === 'recommend' || e.action === 'try_again') && last?.step === e.step && last.action === e.action) {
+        last.items!.push({ item_id: e.item_id!, title: e.title!, score: e.score! });
+        continue;
+      }
+      const step: Step = { step: e.step, at: iso(e.at), action: e.action };
+      if (e.action === 'recommend' || e.action === 'try_again') step.items = [{ item_id: e.item_id!, title: e.title!, score: e.score! }];
+      else if (e.item_id !== null) step.item_id = e.item_id;
+      if (e.rating !== null) step.rating = e.rating;
+      history.push(step);
+    }
+    return {
+      id: row.id,
+      model: row.model,
+      model_version: row.version,
+      created_at: iso(row.created_at),
+      last_active_at: iso(row.last_active),
+      expires_at: iso(row.last_active + row.idle_timeout * 1000),
+      ratings: this.#ratings().length,
+      shown: events.filter((e) => e.action === 'recommend' || e.action === 'try_again').length,
+      history,
+    };
+  }
+}
+
+export function indexOf(env: Env, consumer: string) {
+  return env.SESSION_INDEX.get(env.SESSION_INDEX.idFromName(consumer));
+}

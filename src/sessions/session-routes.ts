@@ -1,0 +1,86 @@
+// Session URLs: create, inspect, list and end sessions; recommend, try again, and give feedback.
+import { Hono, type Context } from 'hono';
+import { z } from 'zod';
+import { limitBody, optionalJson, requestLimit } from '../online/body';
+import { badRequest, notFound } from '../runtime/errors';
+import { checkModelName, checkVersion } from '../runtime/model-repository';
+import { runtimeFor } from '../runtime/runtime';
+import { unwrap } from './outcome';
+import { indexOf, type Feedback } from './session-object';
+
+type Ctx = Context<{ Bindings: Env }>;
+
+const itemId = z.int().positive();
+const createSchema = z.object({
+  model: z.string().min(1),
+  version: z.string().optional(),
+  context: z
+    .object({
+      ratings: z.array(z.object({ item_id: itemId, rating: z.number().min(0.5).max(5) })).max(1000).default([]),
+      exclude: z.array(itemId).max(1000).default([]),
+    })
+    .default({ ratings: [], exclude: [] }),
+});
+const recommendSchema = z.object({ k: z.int().min(1).max(50).default(1) });
+const feedbackSchema = z.discriminatedUnion('action', [
+  z.object({ action: z.enum(['accept', 'reject']), item_id: itemId }),
+  z.object({ action: z.literal('rate'), item_id: itemId, rating: z.number().min(0.5).max(5) }),
+]);
+
+/** 128 random bits: session ids cannot be guessed. */
+const newSessionId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+const SESSION_ID = /^[0-9a-f]{32}$/;
+
+/** A session's object is named by its owner and id: another consumer's name reaches an empty object, so a 404. */
+function sessionOf(c: Ctx) {
+  const id = c.req.param('id')!;
+  if (!SESSION_ID.test(id)) throw notFound('session not found: it never existed, was deleted, or expired after being idle');
+  return c.env.SESSIONS.get(c.env.SESSIONS.idFromName(`${c.var.consumer.id}/${id}`));
+}
+
+export const sessionRoutes = new Hono<{ Bindings: Env }>()
+  .use(limitBody(requestLimit))
+  .post('/', async (c) => {
+    const body = await optionalJson(c, createSchema);
+    const { repository, models } = runtimeFor(c.env);
+    const version = await repository.resolve(checkModelName(body.model), body.version === undefined ? undefined : checkVersion(body.version));
+    const session = version.config.session;
+    if (!session) throw badRequest(`model '${version.name}' does not support sessions (its config declares no "session")`);
+    await models.load(version); // a model that cannot load fails here, before an object exists
+    const id = newSessionId();
+    const consumer = c.var.consumer.id;
+    const summary = unwrap(
+      await c.env.SESSIONS.get(c.env.SESSIONS.idFromName(`${consumer}/${id}`)).start({
+        id,
+        consumer,
+        model: version.name,
+        version: version.version,
+        idleTimeoutSeconds: session.idle_timeout_seconds,
+        ratings: body.context.ratings,
+        exclude: body.context.exclude,
+      }),
+    );
+    await indexOf(c.env, consumer).add({ id, model: summary.model, model_version: summary.model_version, created_at: summary.created_at });
+    return c.json({ ...summary, url: `/v2/sessions/${id}` }, 201, { Location: `/v2/sessions/${id}`, 'Model-Version': summary.model_version });
+  })
+  .get('/', async (c) => c.json({ sessions: await indexOf(c.env, c.var.consumer.id).list() }))
+  .get('/:id', async (c) => {
+    const summary = unwrap(await sessionOf(c).summary());
+    return c.json(summary, 200, { 'Model-Version': summary.model_version });
+  })
+  .delete('/:id', async (c) => {
+    unwrap(await sessionOf(c).end());
+    return c.body(null, 204);
+  })
+  .post('/:id/recommend', async (c) => answer(c, false))
+  .post('/:id/try-again', async (c) => answer(c, true))
+  .post('/:id/feedback', async (c) => {
+    const feedback = (await optionalJson(c, feedbackSchema)) as Feedback;
+    return c.json(unwrap(await sessionOf(c).feedback(feedback)));
+  });
+
+async function answer(c: Ctx, tryAgain: boolean) {
+  const { k } = await optionalJson(c, recommendSchema);
+  const result = unwrap(await sessionOf(c).recommend(k, tryAgain));
+  return c.json(result, 200, { 'Model-Version': result.model_version });
+}
