@@ -4,6 +4,8 @@ import fashionMnistConfig from './fashion-mnist/config.json';
 import fashionMnistV1 from './fashion-mnist/1/model.onnx';
 import irisConfig from './iris/config.json';
 import irisV1 from './iris/1/model.onnx';
+import movielensConfig from './movielens/config.json';
+import movielensV1 from './movielens/1/model.onnx';
 import sileroVadConfig from './silero-vad/config.json';
 import sileroVadV1 from './silero-vad/1/model.onnx';
 
@@ -11,4 +13,5 @@ export const BUNDLED_MODELS: Record<string, BundledModel> = {
   iris: { config: irisConfig, versions: { '1': irisV1 } },
   'fashion-mnist': { config: fashionMnistConfig, versions: { '1': fashionMnistV1 } },
   'silero-vad': { config: sileroVadConfig, versions: { '1': sileroVadV1 } },
+  movielens: { config: movielensConfig, versions: { '1': movielensV1 } },
 };

@@ -1,5 +1,6 @@
-// Trains and writes the served models (models/iris, models/fashion-mnist), the test-only
-// models in test/fixtures/models, the Fashion-MNIST sample, and finally reference.json.
+// Trains and writes the served models (models/iris, models/fashion-mnist, models/movielens), the
+// test-only models in test/fixtures/models, the Fashion-MNIST sample, movielens-reference.json,
+// and finally reference.json.
 // Everything is seeded: two runs produce byte-identical .onnx files.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { encodeModel, floatTensor, node, valueInfo, type ElemType } from './onnx
 import type { onnx as O } from 'onnx-proto';
 import { initMlp, predict, seededRandom, train, type Activation, type Mlp, type TrainOptions } from './train.ts';
 import { makeFixtures, runClassifier, writeJson } from './make-fixtures.ts';
+import { buildMovielens } from './train-movielens.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const SCRIPT = 'scripts/build-models.ts';
@@ -276,6 +278,7 @@ const irisV2 = await buildIris(iris, { seed: 2, hidden: 8, activation: 'relu', e
 write('test/fixtures/models/iris-v2.onnx', irisV2.model);
 
 await buildFashion();
+await buildMovielens();
 await buildEcho();
 await buildCorrupt();
 await makeFixtures();

@@ -35,6 +35,19 @@ export function floatTensor(name: string, dims: number[], data: Float32Array): O
   return { name, dims, dataType: DataType.FLOAT, rawData: raw };
 }
 
+export function int64Tensor(name: string, dims: number[], data: ArrayLike<number>): O.ITensorProto {
+  const raw = new Uint8Array(data.length * 8);
+  const view = new DataView(raw.buffer);
+  for (let i = 0; i < data.length; i++) view.setBigInt64(i * 8, BigInt(data[i]!), true);
+  return { name, dims, dataType: DataType.INT64, rawData: raw };
+}
+
+/** STRING tensors cannot use raw_data: each element is its own UTF-8 bytes entry. */
+export function stringTensor(name: string, dims: number[], data: string[]): O.ITensorProto {
+  const encoder = new TextEncoder();
+  return { name, dims, dataType: DataType.STRING, stringData: data.map((s) => encoder.encode(s)) };
+}
+
 function attribute(name: string, value: Attr): O.IAttributeProto {
   const T = onnx.AttributeProto.AttributeType;
   if (typeof value === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(value) };

@@ -78,11 +78,6 @@ export class SessionObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
-    this.#sql.exec(`
-      CREATE TABLE IF NOT EXISTS session (id TEXT NOT NULL, consumer TEXT NOT NULL, model TEXT NOT NULL, version TEXT NOT NULL,
-        created_at INTEGER NOT NULL, last_active INTEGER NOT NULL, idle_timeout INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, step INTEGER NOT NULL, at INTEGER NOT NULL,
-        action TEXT NOT NULL, item_id INTEGER, title TEXT, score REAL, rating REAL);`);
   }
 
   start(start: SessionStart): Promise<Outcome<SessionSummary>> {
@@ -94,6 +89,11 @@ export class SessionObject extends DurableObject<Env> {
       const unknown = start.ratings.filter((_, i) => !known[i]).map((r) => r.item_id);
       if (unknown.length) throw badRequest(`context.ratings: unknown item_id ${unknown.slice(0, 10).join(', ')}`);
       const now = Date.now();
+      this.#sql.exec(`
+        CREATE TABLE session (id TEXT NOT NULL, consumer TEXT NOT NULL, model TEXT NOT NULL, version TEXT NOT NULL,
+          created_at INTEGER NOT NULL, last_active INTEGER NOT NULL, idle_timeout INTEGER NOT NULL);
+        CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, step INTEGER NOT NULL, at INTEGER NOT NULL,
+          action TEXT NOT NULL, item_id INTEGER, title TEXT, score REAL, rating REAL);`);
       this.#sql.exec(
         'INSERT INTO session (id, consumer, model, version, created_at, last_active, idle_timeout) VALUES (?, ?, ?, ?, ?, ?, ?)',
         start.id,
@@ -174,8 +174,10 @@ export class SessionObject extends DurableObject<Env> {
     return this.#queue.run(() => outcome(work));
   }
 
+  /** Tables exist only while the session does: ending it deletes all storage. */
   #row(): SessionRow | undefined {
-    return this.#sql.exec<SessionRow>('SELECT * FROM session').toArray()[0];
+    const exists = this.#sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'session'").toArray().length > 0;
+    return exists ? this.#sql.exec<SessionRow>('SELECT * FROM session').toArray()[0] : undefined;
   }
 
   #require(): SessionRow {
