@@ -9,6 +9,8 @@ export default defineConfig({
   plugins: [
     cloudflareTest({
       wrangler: { configPath: './wrangler.toml' },
+      // Failing chunks retry at once in tests, so the dead-letter path runs in seconds.
+      miniflare: { bindings: { BATCH_RETRY_SECONDS: '0' } },
     }),
   ],
   test: { include: ['test/**/*.test.ts'], testTimeout: 30_000, hookTimeout: 60_000 },

@@ -2,6 +2,8 @@
 import type { BundledModel } from '../src/runtime/model-repository';
 import fashionMnistConfig from './fashion-mnist/config.json';
 import fashionMnistV1 from './fashion-mnist/1/model.onnx';
+import flightsDelayConfig from './flights-delay/config.json';
+import flightsDelayV1 from './flights-delay/1/model.onnx';
 import irisConfig from './iris/config.json';
 import irisV1 from './iris/1/model.onnx';
 import movielensConfig from './movielens/config.json';
@@ -14,4 +16,5 @@ export const BUNDLED_MODELS: Record<string, BundledModel> = {
   'fashion-mnist': { config: fashionMnistConfig, versions: { '1': fashionMnistV1 } },
   'silero-vad': { config: sileroVadConfig, versions: { '1': sileroVadV1 } },
   movielens: { config: movielensConfig, versions: { '1': movielensV1 } },
+  'flights-delay': { config: flightsDelayConfig, versions: { '1': flightsDelayV1 } },
 };

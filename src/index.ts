@@ -1,6 +1,8 @@
 // Wires the Worker: error mapping, authentication, and the route groups.
 import { Hono } from 'hono';
 import { requireConsumer } from './auth';
+import { batchRoutes } from './batch/batch-routes';
+import { queue } from './batch/queue';
 import { modelRoutes } from './online/model-routes';
 import { repositoryRoutes } from './online/repository-routes';
 import { healthRoutes, serverRoutes } from './online/server-routes';
@@ -23,8 +25,10 @@ app.route('/v2', serverRoutes);
 app.route('/v2/models', modelRoutes);
 app.route('/v2/repository', repositoryRoutes);
 app.route('/v2/sessions', sessionRoutes);
+app.route('/v2/batches', batchRoutes);
 
-export default { fetch: app.fetch } satisfies ExportedHandler<Env>;
+export default { fetch: app.fetch, queue } satisfies ExportedHandler<Env>;
+export { JobObject } from './batch/job-object';
 export { SequenceObject } from './sessions/sequence-object';
 export { SessionIndexObject } from './sessions/session-index-object';
 export { SessionObject } from './sessions/session-object';

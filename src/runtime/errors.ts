@@ -1,5 +1,5 @@
 // The one error type: thrown anywhere with an HTTP status, mapped once to {"error": "..."}.
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 410 | 413 | 415 | 422 | 429 | 500 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 410 | 411 | 413 | 415 | 422 | 429 | 500 | 503;
 
 export class InferenceError extends Error {
   override readonly name = 'InferenceError';

@@ -8,7 +8,8 @@ import type { StateConfig } from '../runtime/model-config';
 import type { InferenceRequest } from '../runtime/protocol';
 import { runtimeFor } from '../runtime/runtime';
 import { elementCount } from '../runtime/tensor-codec';
-import { outcome, SerialQueue, type Outcome } from './outcome';
+import { outcome, type Outcome } from '../runtime/outcome';
+import { SerialQueue } from './serial-queue';
 import { withContext } from './stream-context';
 
 /** The state row holding the streaming context (no tensor input has this name: it has a space). */

@@ -2,7 +2,7 @@
 import { badRequest } from '../runtime/errors';
 import type { DecodedBody } from '../runtime/binary-body';
 import type { Parameters } from '../runtime/protocol';
-import { unwrap } from './outcome';
+import { unwrap } from '../runtime/outcome';
 import type { SequenceReply } from './sequence-object';
 
 export interface SequenceFlags {

@@ -3,7 +3,8 @@ import { DurableObject } from 'cloudflare:workers';
 import { InferenceError, badRequest, notFound } from '../runtime/errors';
 import type { LoadedModel } from '../runtime/loaded-model';
 import { runtimeFor } from '../runtime/runtime';
-import { outcome, SerialQueue, type Outcome } from './outcome';
+import { outcome, type Outcome } from '../runtime/outcome';
+import { SerialQueue } from './serial-queue';
 import { rank, type Rating, type RecommendedItem } from './recommender';
 
 export interface SessionStart {

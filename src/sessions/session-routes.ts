@@ -5,7 +5,7 @@ import { limitBody, optionalJson, requestLimit } from '../online/body';
 import { badRequest, notFound } from '../runtime/errors';
 import { checkModelName, checkVersion } from '../runtime/model-repository';
 import { runtimeFor } from '../runtime/runtime';
-import { unwrap } from './outcome';
+import { unwrap } from '../runtime/outcome';
 import { indexOf, type Feedback } from './session-object';
 
 type Ctx = Context<{ Bindings: Env }>;

@@ -1,5 +1,5 @@
 // Errors cross the Durable Object RPC boundary as values, so their HTTP status survives.
-import { InferenceError, type ErrorStatus } from '../runtime/errors';
+import { InferenceError, type ErrorStatus } from './errors';
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; status: ErrorStatus; message: string };
 
@@ -17,15 +17,4 @@ export async function outcome<T>(work: () => Promise<T>): Promise<Outcome<T>> {
 export function unwrap<T>(result: Outcome<T>): T {
   if (!result.ok) throw new InferenceError(result.status, result.message);
   return result.value;
-}
-
-/** Runs calls one after another: an object's awaits would otherwise let calls interleave. */
-export class SerialQueue {
-  #tail: Promise<unknown> = Promise.resolve();
-
-  run<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.#tail.then(work);
-    this.#tail = next.catch(() => undefined);
-    return next;
-  }
 }

@@ -1,0 +1,99 @@
+// Batch URLs: upload to the inbox, start a job, follow it, cancel it, and stream its results.
+import { Hono, type Context } from 'hono';
+import { z } from 'zod';
+import { limitBody, optionalJson, requestLimit } from '../online/body';
+import { InferenceError, badRequest, notFound } from '../runtime/errors';
+import { checkModelName, checkVersion } from '../runtime/model-repository';
+import { unwrap } from '../runtime/outcome';
+import { partKey, type JobStatus } from './job-object';
+import { jobStub, startJob } from './jobs';
+import { jobIdFor, type R2Notification } from './notification';
+
+type Ctx = Context<{ Bindings: Env }>;
+
+const createSchema = z.object({
+  model: z.string(),
+  version: z.string().optional(),
+  input_key: z.string(),
+  format: z.enum(['csv', 'jsonl']).optional(),
+  options: z.object({ chunk_bytes: z.int().min(1024).max(64 * 1024 * 1024).optional() }).default({}),
+});
+const JOB_ID = /^[0-9a-f]{32}$/;
+const FILE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$/;
+
+async function statusOf(c: Ctx): Promise<JobStatus> {
+  const id = c.req.param('id')!;
+  if (!JOB_ID.test(id)) throw notFound('batch job not found');
+  return unwrap(await jobStub(c.env, c.var.consumer.id, id).status());
+}
+
+/** Streams the job's parts of one kind, in input order, once it has succeeded. */
+async function streamParts(c: Ctx, kind: 'part' | 'errors') {
+  const status = await statusOf(c);
+  if (status.state !== 'succeeded') throw new InferenceError(409, `job is ${status.state}; results are ready once it has succeeded`);
+  const keys = Array.from({ length: status.chunks.total }, (_, i) => partKey(status.output, kind, i));
+  const bucket = c.env.BATCH;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const key = keys.shift();
+      if (!key) return controller.close();
+      const object = await bucket.get(key);
+      if (object) for await (const chunk of object.body) controller.enqueue(chunk);
+    },
+  });
+  return c.body(body, 200, { 'Content-Type': 'application/x-ndjson' });
+}
+
+export const batchRoutes = new Hono<{ Bindings: Env }>()
+  // Local stand-in for an R2 upload + its event notification: the body streams into R2, then the same message goes to the same queue.
+  .put('/inbox/:model/:file', async (c) => {
+    const model = checkModelName(c.req.param('model'));
+    const file = c.req.param('file');
+    if (!FILE.test(file)) throw badRequest(`file name '${file.slice(0, 80)}' must be 1-200 letters, digits, '_', '.' or '-'`);
+    const length = Number(c.req.header('content-length'));
+    if (!c.req.header('content-length') || !Number.isSafeInteger(length)) throw new InferenceError(411, 'Content-Length is required: the upload streams into R2');
+    const limit = Number(c.env.MAX_UPLOAD_BYTES);
+    if (length > limit) throw new InferenceError(413, `upload of ${length} bytes exceeds the limit of ${limit} bytes`);
+    const key = `inbox/${c.var.consumer.id}/${model}/${file}`;
+    const stored = (await c.env.BATCH.put(key, c.req.raw.body ?? new Uint8Array(0)))!;
+    const notification: R2Notification = {
+      account: 'local',
+      action: 'PutObject',
+      bucket: 'edge-inference-batch',
+      object: { key, size: stored.size, eTag: stored.etag },
+      eventTime: new Date().toISOString(),
+    };
+    await c.env.BATCH_EVENTS.send(notification);
+    const id = await jobIdFor('batch', `${key}\n${model}`, stored.etag);
+    return c.json({ id, url: `/v2/batches/${id}`, input: key, size: stored.size }, 202, { Location: `/v2/batches/${id}` });
+  })
+  .use(limitBody(requestLimit))
+  .post('/', async (c) => {
+    const body = await optionalJson(c, createSchema);
+    const consumer = c.var.consumer.id;
+    // Only the caller's own inbox can be read: another consumer's key is simply not found.
+    if (!body.input_key.startsWith(`inbox/${consumer}/`)) throw notFound(`input '${body.input_key.slice(0, 200)}' does not exist`);
+    const status = await startJob(c.env, {
+      consumer,
+      model: checkModelName(body.model),
+      version: body.version === undefined ? undefined : checkVersion(body.version),
+      inputKey: body.input_key,
+      format: body.format,
+      chunkBytes: body.options.chunk_bytes,
+    });
+    return c.json(status, 202, { Location: status.url });
+  })
+  .get('/', async (c) => {
+    const listed = await c.env.BATCH.list({ prefix: `results/${c.var.consumer.id}/`, delimiter: '/' });
+    const ids = listed.delimitedPrefixes.map((p) => p.split('/').at(-2)!).filter((id) => JOB_ID.test(id));
+    const jobs = await Promise.all(ids.slice(0, 100).map(async (id) => jobStub(c.env, c.var.consumer.id, id).status()));
+    return c.json({ jobs: jobs.flatMap((j) => (j.ok ? [j.value] : [])) });
+  })
+  .get('/:id', async (c) => c.json(await statusOf(c)))
+  .post('/:id/cancel', async (c) => {
+    const id = c.req.param('id');
+    if (!JOB_ID.test(id)) throw notFound('batch job not found');
+    return c.json(unwrap(await jobStub(c.env, c.var.consumer.id, id).cancel()));
+  })
+  .get('/:id/output', (c) => streamParts(c, 'part'))
+  .get('/:id/errors', (c) => streamParts(c, 'errors'));

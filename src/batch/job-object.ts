@@ -1,0 +1,275 @@
+// One object per batch job: its plan, its chunks' progress counted exactly once, and its finalisation.
+import { DurableObject } from 'cloudflare:workers';
+import { InferenceError, notFound } from '../runtime/errors';
+import type { Format } from './formats';
+import { outcome, type Outcome } from '../runtime/outcome';
+import { planRanges } from './planner';
+
+export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface JobSpec {
+  id: string;
+  consumer: string;
+  model: string;
+  version: string;
+  inputKey: string;
+  size: number;
+  format: Format;
+  gzip: boolean;
+  header: string[];
+  idColumn?: string;
+  chunkBytes: number;
+}
+
+/** What a chunk message carries: the job's object name, the chunk, and which pass. Far below the 128 KB limit. */
+export interface ChunkMessage {
+  job: string;
+  chunk: number;
+  phase: 'count' | 'score';
+}
+
+export interface ChunkWork {
+  spec: JobSpec;
+  start: number;
+  end: number;
+  /** File line number of the chunk's first owned line (score pass). */
+  firstLine: number;
+  outputPrefix: string;
+}
+
+export interface JobStatus {
+  id: string;
+  url: string;
+  state: JobState;
+  reason?: string;
+  model: string;
+  model_version: string;
+  input: string;
+  format: Format;
+  gzip: boolean;
+  records: { ok: number; failed: number };
+  chunks: { done: number; total: number; chunk_bytes: number };
+  progress: number;
+  output: string;
+  created_at: string;
+  started_at?: string;
+  finished_at?: string;
+}
+
+interface JobRow extends Record<string, SqlStorageValue> {
+  spec: string;
+  state: JobState;
+  reason: string | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+interface ChunkRow extends Record<string, SqlStorageValue> {
+  idx: number;
+  start: number;
+  end: number;
+  lines: number | null;
+  first_line: number | null;
+  done: number;
+  ok: number;
+  failed: number;
+  last_error: string | null;
+}
+
+const TERMINAL: JobState[] = ['succeeded', 'failed', 'cancelled'];
+const iso = (ms: number | null) => (ms === null ? undefined : new Date(ms).toISOString());
+export const outputPrefix = (consumer: string, id: string) => `results/${consumer}/${id}/`;
+export const partKey = (prefix: string, kind: 'part' | 'errors', chunk: number) => `${prefix}${kind}-${String(chunk).padStart(5, '0')}.jsonl`;
+
+export class JobObject extends DurableObject<Env> {
+  readonly #sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#sql = ctx.storage.sql;
+    this.#sql.exec(`
+      CREATE TABLE IF NOT EXISTS job (spec TEXT NOT NULL, state TEXT NOT NULL, reason TEXT,
+        created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER);
+      CREATE TABLE IF NOT EXISTS chunks (idx INTEGER PRIMARY KEY, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+        lines INTEGER, first_line INTEGER, done INTEGER NOT NULL DEFAULT 0, ok INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT);`);
+  }
+
+  /** Plans the job and queues its chunks; creating an existing job returns it as it is. */
+  async create(spec: JobSpec, failure?: string): Promise<JobStatus> {
+    if (this.#job()) return this.#status();
+    const ranges = planRanges(spec.size, spec.chunkBytes, spec.gzip);
+    const now = Date.now();
+    this.#sql.exec('INSERT INTO job (spec, state, created_at) VALUES (?, ?, ?)', JSON.stringify(spec), 'queued', now);
+    ranges.forEach((r, i) => this.#sql.exec('INSERT INTO chunks (idx, start, "end") VALUES (?, ?, ?)', i, r.start, r.end));
+    // The consumer's job list is the listing of these markers.
+    await this.env.BATCH.put(`${outputPrefix(spec.consumer, spec.id)}job.json`, JSON.stringify({ id: spec.id, model: spec.model, input: spec.inputKey, created_at: iso(now) }));
+    if (failure) {
+      this.#finish('failed', failure);
+    } else if (ranges.length === 0) {
+      await this.#finalise();
+    } else if (ranges.length === 1) {
+      // One chunk starts at line 1: there is nothing to count.
+      this.#sql.exec('UPDATE chunks SET lines = 0, first_line = 1');
+      await this.#send(ranges.map((_, i) => ({ job: this.#name(spec), chunk: i, phase: 'score' })));
+    } else {
+      await this.#send(ranges.map((_, i) => ({ job: this.#name(spec), chunk: i, phase: 'count' })));
+    }
+    return this.#status();
+  }
+
+  status(): Promise<Outcome<JobStatus>> {
+    return outcome(async () => this.#status());
+  }
+
+  #status(): JobStatus {
+    const job = this.#require();
+    const spec = JSON.parse(job.spec) as JobSpec;
+    const totals = this.#sql
+      .exec<{ total: number; done: number; ok: number; failed: number }>(
+        'SELECT COUNT(*) AS total, COALESCE(SUM(done), 0) AS done, COALESCE(SUM(ok), 0) AS ok, COALESCE(SUM(failed), 0) AS failed FROM chunks',
+      )
+      .one();
+    return {
+      id: spec.id,
+      url: `/v2/batches/${spec.id}`,
+      state: job.state,
+      ...(job.reason !== null && { reason: job.reason }),
+      model: spec.model,
+      model_version: spec.version,
+      input: spec.inputKey,
+      format: spec.format,
+      gzip: spec.gzip,
+      records: { ok: totals.ok, failed: totals.failed },
+      chunks: { done: totals.done, total: totals.total, chunk_bytes: spec.chunkBytes },
+      progress: job.state === 'succeeded' ? 100 : totals.total ? Math.floor((100 * totals.done) / totals.total) : 0,
+      output: outputPrefix(spec.consumer, spec.id),
+      created_at: iso(job.created_at)!,
+      ...(job.started_at !== null && { started_at: iso(job.started_at) }),
+      ...(job.finished_at !== null && { finished_at: iso(job.finished_at) }),
+    };
+  }
+
+  /** The work of one chunk pass, or null when there is none left (done, or the job is over). */
+  work(message: ChunkMessage): ChunkWork | null {
+    const job = this.#job();
+    if (!job || TERMINAL.includes(job.state)) return null;
+    const chunk = this.#chunk(message.chunk);
+    if (!chunk || chunk.done || (message.phase === 'count' && chunk.lines !== null) || (message.phase === 'score' && chunk.first_line === null)) return null;
+    if (job.started_at === null) this.#sql.exec("UPDATE job SET started_at = ?, state = 'running'", Date.now());
+    const spec = JSON.parse(job.spec) as JobSpec;
+    return { spec, start: chunk.start, end: chunk.end, firstLine: chunk.first_line ?? 0, outputPrefix: outputPrefix(spec.consumer, spec.id) };
+  }
+
+  /** A chunk's line count, recorded once; when all are known, line numbers are fixed and scoring starts. */
+  async counted(chunk: number, lines: number): Promise<void> {
+    const job = this.#job();
+    if (!job || TERMINAL.includes(job.state)) return;
+    this.#sql.exec('UPDATE chunks SET lines = ? WHERE idx = ? AND lines IS NULL', lines, chunk);
+    const rows = this.#sql.exec<ChunkRow>('SELECT * FROM chunks ORDER BY idx').toArray();
+    if (rows.some((r) => r.lines === null) || rows.some((r) => r.first_line !== null)) return;
+    let line = 1;
+    for (const row of rows) {
+      this.#sql.exec('UPDATE chunks SET first_line = ? WHERE idx = ?', line, row.idx);
+      line += row.lines!;
+    }
+    const spec = JSON.parse(job.spec) as JobSpec;
+    await this.#send(rows.map((r) => ({ job: this.#name(spec), chunk: r.idx, phase: 'score' })));
+  }
+
+  /** A chunk's results, counted exactly once however often the chunk is delivered. */
+  async scored(chunk: number, ok: number, failed: number): Promise<void> {
+    const job = this.#job();
+    if (!job || TERMINAL.includes(job.state)) return;
+    this.#sql.exec('UPDATE chunks SET done = 1, ok = ?, failed = ? WHERE idx = ? AND done = 0', ok, failed, chunk);
+    const left = this.#sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM chunks WHERE done = 0').one().n;
+    if (left === 0) await this.#finalise();
+  }
+
+  /** Fails the job (a chunk that cannot be done, or an input that is not what it claims). */
+  fail(reason: string): void {
+    const job = this.#job();
+    if (job && !TERMINAL.includes(job.state)) this.#finish('failed', reason);
+  }
+
+  /** Remembers why a chunk attempt threw, for the reason given if it ends in the dead-letter queue. */
+  attemptFailed(chunk: number, error: string): void {
+    this.#sql.exec('UPDATE chunks SET last_error = ? WHERE idx = ?', error.slice(0, 500), chunk);
+  }
+
+  /** Called for a dead-lettered chunk: the job fails with the chunk's last error. */
+  deadLettered(chunk: number): void {
+    const error = this.#chunk(chunk)?.last_error;
+    this.fail(`chunk ${chunk} failed after all retries${error ? `: ${error}` : ''}`);
+  }
+
+  /** Stops the job: chunks not yet done find it over and do no work. */
+  cancel(): Promise<Outcome<JobStatus>> {
+    return outcome(async () => {
+      const job = this.#require();
+      if (TERMINAL.includes(job.state)) throw new InferenceError(409, `job is already ${job.state}`);
+      this.#finish('cancelled', 'cancelled by its owner');
+      return this.#status();
+    });
+  }
+
+  async #finalise(): Promise<void> {
+    const job = this.#require();
+    const spec = JSON.parse(job.spec) as JobSpec;
+    const chunks = this.#sql.exec<ChunkRow>('SELECT * FROM chunks ORDER BY idx').toArray();
+    const prefix = outputPrefix(spec.consumer, spec.id);
+    const finished = Date.now();
+    const manifest = {
+      job: spec.id,
+      model: spec.model,
+      model_version: spec.version,
+      input: spec.inputKey,
+      format: spec.format,
+      gzip: spec.gzip,
+      records: { ok: chunks.reduce((n, c) => n + c.ok, 0), failed: chunks.reduce((n, c) => n + c.failed, 0) },
+      chunks: chunks.length,
+      chunk_bytes: spec.chunkBytes,
+      created_at: iso(job.created_at),
+      started_at: iso(job.started_at ?? job.created_at),
+      finished_at: iso(finished),
+      duration_ms: finished - (job.started_at ?? job.created_at),
+      parts: chunks.map((c) => partKey(prefix, 'part', c.idx)),
+      errors: chunks.map((c) => partKey(prefix, 'errors', c.idx)),
+    };
+    await this.env.BATCH.put(`${prefix}manifest.json`, JSON.stringify(manifest, null, 2), { httpMetadata: { contentType: 'application/json' } });
+    this.#finish('succeeded', null, finished);
+  }
+
+  #finish(state: JobState, reason: string | null, at = Date.now()): void {
+    this.#sql.exec('UPDATE job SET state = ?, reason = ?, finished_at = ?', state, reason, at);
+  }
+
+  async #send(messages: ChunkMessage[]): Promise<void> {
+    // sendBatch takes at most 100 messages.
+    for (let i = 0; i < messages.length; i += 100) {
+      await this.env.BATCH_CHUNKS.sendBatch(messages.slice(i, i + 100).map((body) => ({ body })));
+    }
+  }
+
+  #name(spec: JobSpec): string {
+    return jobName(spec.consumer, spec.id);
+  }
+
+  #job(): JobRow | undefined {
+    return this.#sql.exec<JobRow>('SELECT * FROM job').toArray()[0];
+  }
+
+  #require(): JobRow {
+    const job = this.#job();
+    if (!job) throw notFound('batch job not found');
+    return job;
+  }
+
+  #chunk(idx: number): ChunkRow | undefined {
+    return this.#sql.exec<ChunkRow>('SELECT * FROM chunks WHERE idx = ?', idx).toArray()[0];
+  }
+}
+
+/** A job's object is named by its owner and id, so another consumer never reaches it. */
+export const jobName = (consumer: string, id: string) => `${consumer}/${id}`;

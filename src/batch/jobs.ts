@@ -1,0 +1,56 @@
+// Starting a job: from an R2 notification, the upload route, or POST /v2/batches — one code path.
+import { badRequest } from '../runtime/errors';
+import { InferenceError } from '../runtime/errors';
+import { runtimeFor } from '../runtime/runtime';
+import { DataError } from './chunk-reader';
+import { formatOf, type Format } from './formats';
+import { jobName, type JobSpec, type JobStatus } from './job-object';
+import { jobIdFor } from './notification';
+import { inspectInput } from './planner';
+
+export interface JobRequest {
+  consumer: string;
+  model: string;
+  version?: string;
+  inputKey: string;
+  format?: Format;
+  chunkBytes?: number;
+}
+
+export const jobStub = (env: Env, consumer: string, id: string) => env.JOBS.get(env.JOBS.idFromName(jobName(consumer, id)));
+
+/**
+ * Creates (or finds) the job for an input object. A model or input the job cannot run on still
+ * makes a job, failed with the reason, so a notification never vanishes without a trace.
+ */
+export async function startJob(env: Env, request: JobRequest): Promise<JobStatus> {
+  const head = await env.BATCH.head(request.inputKey);
+  if (!head) throw badRequest(`input '${request.inputKey}' does not exist`);
+  const id = await jobIdFor('batch', `${request.inputKey}\n${request.model}`, head.etag);
+  const { repository, models } = runtimeFor(env);
+  const spec: JobSpec = {
+    id,
+    consumer: request.consumer,
+    model: request.model,
+    version: request.version ?? '',
+    inputKey: request.inputKey,
+    size: head.size,
+    format: 'csv',
+    gzip: false,
+    header: [],
+    chunkBytes: request.chunkBytes ?? Number(env.BATCH_CHUNK_BYTES),
+  };
+  let failure: string | undefined;
+  try {
+    const version = await repository.resolve(request.model, request.version);
+    spec.version = version.version;
+    Object.assign(spec, formatOf(request.inputKey, request.format));
+    const model = await models.load(version);
+    spec.idColumn = (model.config.batch as { id_column?: string } | undefined)?.id_column ?? 'id';
+    if (head.size > 0) spec.header = await inspectInput(env.BATCH, request.inputKey, spec, model);
+  } catch (error) {
+    if (!(error instanceof DataError || error instanceof InferenceError)) throw error;
+    failure = error.message;
+  }
+  return jobStub(env, request.consumer, id).create(spec, failure);
+}

@@ -1,0 +1,135 @@
+// Scores a chunk's records in batches through the data plane; a bad record becomes an error line, never a failed chunk.
+import type { DatatypeName } from '../runtime/datatypes';
+import { infer } from '../runtime/inference';
+import type { LoadedModel, TensorSpec } from '../runtime/loaded-model';
+import type { RequestInput } from '../runtime/protocol';
+import { elementCount } from '../runtime/tensor-codec';
+import type { InputRecord, RecordError } from './records';
+
+export interface ScoredChunk {
+  /** JSON Lines, one per scored record, in input order. */
+  results: string;
+  errors: string;
+  ok: number;
+  failed: number;
+}
+
+const DEFAULT_BATCH = 1024;
+
+/** How record fields become tensors: one feature per model input, or named columns of one [-1, F] input. */
+type Layout = { kind: 'inputs'; inputs: TensorSpec[] } | { kind: 'columns'; input: TensorSpec; features: string[] };
+
+function layoutOf(model: LoadedModel): Layout {
+  const features = model.config.features;
+  const [only] = model.inputs;
+  if (features && model.inputs.length === 1 && only!.shape.length === 2 && only!.shape[1] === features.length) {
+    return { kind: 'columns', input: only!, features };
+  }
+  return { kind: 'inputs', inputs: model.inputs };
+}
+
+class RecordProblem extends Error {
+  constructor(readonly problem: RecordError) {
+    super(problem.message);
+  }
+}
+
+/** A CSV string or JSON value as the JSON element the codec expects for `datatype`. */
+function element(value: unknown, datatype: DatatypeName, field: string): unknown {
+  if (value === undefined || value === null || value === '') throw new RecordProblem({ code: 'missing_feature', message: `'${field}' is missing` });
+  if (typeof value !== 'string') return value;
+  if (datatype === 'BYTES') return value;
+  if (datatype === 'BOOL') {
+    if (/^(true|1)$/i.test(value.trim())) return true;
+    if (/^(false|0)$/i.test(value.trim())) return false;
+  } else {
+    const number = Number(value.trim());
+    if (value.trim() !== '' && Number.isFinite(number)) return number;
+  }
+  throw new RecordProblem({ code: 'invalid_value', message: `'${field}' is "${value.slice(0, 40)}", not a valid ${datatype}` });
+}
+
+/** One record's contribution to each input: flat row-major elements. A record may also give the input whole. */
+function rowOf(layout: Layout, values: Record<string, unknown>): unknown[][] {
+  if (layout.kind === 'columns' && values[layout.input.name] === undefined) {
+    return [layout.features.map((f) => element(values[f], layout.input.datatype, f))];
+  }
+  const specs = layout.kind === 'columns' ? [layout.input] : layout.inputs;
+  return specs.map((spec) => {
+    const perRecord = elementCount(spec.shape.slice(1).map((d) => (d === -1 ? 1 : d)));
+    const value = values[spec.name];
+    const flat = Array.isArray(value) ? value.flat(Infinity) : [value];
+    if (flat.length !== perRecord) {
+      throw new RecordProblem({ code: 'invalid_value', message: `'${spec.name}' needs ${perRecord} value(s), found ${flat.length}` });
+    }
+    return flat.map((v) => element(v, spec.datatype, spec.name));
+  });
+}
+
+/** Batch records' rows into request inputs; a non-batch dynamic dimension takes one value per record. */
+function requestFor(layout: Layout, rows: unknown[][][]): RequestInput[] {
+  const specs = layout.kind === 'columns' ? [layout.input] : layout.inputs;
+  return specs.map((spec, i) => ({
+    name: spec.name,
+    datatype: spec.datatype,
+    shape: [rows.length, ...spec.shape.slice(1).map((d) => (d === -1 ? 1 : d))],
+    data: rows.flatMap((r) => r[i]!),
+  }));
+}
+
+export async function scoreRecords(model: LoadedModel, records: InputRecord[]): Promise<ScoredChunk> {
+  const layout = layoutOf(model);
+  const lines = new Map<InputRecord, string>();
+  const problems = new Map<InputRecord, RecordError>();
+  const pending: { record: InputRecord; row: unknown[][] }[] = [];
+
+  for (const record of records) {
+    if (record.error) problems.set(record, record.error);
+    else if (record.request) {
+      try {
+        const { response } = await infer(model, record.request);
+        lines.set(record, JSON.stringify({ line: record.line, ...(record.id !== undefined && { id: record.id }), response }));
+      } catch (error) {
+        problems.set(record, { code: 'invalid_request', message: (error as Error).message });
+      }
+    } else {
+      try {
+        pending.push({ record, row: rowOf(layout, record.values!) });
+      } catch (error) {
+        if (!(error instanceof RecordProblem)) throw error;
+        problems.set(record, error.problem);
+      }
+    }
+  }
+
+  const batchSize = model.config.max_batch_size || DEFAULT_BATCH;
+  const run = async (group: typeof pending): Promise<void> => {
+    try {
+      const { response } = await infer(model, { inputs: requestFor(layout, group.map((p) => p.row)) });
+      group.forEach(({ record }, i) => {
+        const outputs = Object.fromEntries(
+          response.outputs.map((o) => {
+            const per = o.data!.length / group.length;
+            return [o.name, per === 1 ? o.data![i] : o.data!.slice(i * per, (i + 1) * per)];
+          }),
+        );
+        lines.set(record, JSON.stringify({ line: record.line, ...(record.id !== undefined && { id: record.id }), outputs }));
+      });
+    } catch (error) {
+      // Find the records the model rejects by scoring them one at a time.
+      if (group.length > 1) for (const one of group) await run([one]);
+      else problems.set(group[0]!.record, { code: 'model_error', message: (error as Error).message.slice(0, 300) });
+    }
+  };
+  for (let i = 0; i < pending.length; i += batchSize) await run(pending.slice(i, i + batchSize));
+
+  const results: string[] = [];
+  const errors: string[] = [];
+  for (const record of records) {
+    const line = lines.get(record);
+    if (line) results.push(line);
+    const problem = problems.get(record);
+    if (problem) errors.push(JSON.stringify({ line: record.line, ...(record.id !== undefined && { id: record.id }), ...problem }));
+  }
+  return { results: results.map((l) => `${l}\n`).join(''), errors: errors.map((l) => `${l}\n`).join(''), ok: results.length, failed: errors.length };
+}

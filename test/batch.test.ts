@@ -1,0 +1,204 @@
+// Offline batch: inbox upload → notification → job → chunks through Queues → results in R2, with every failure path.
+import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import awkward from './fixtures/flights-awkward.csv?raw';
+import expectedAwkward from './fixtures/flights-awkward.json';
+import reference from './fixtures/flights-reference.json';
+import sample from './fixtures/flights-sample.csv?raw';
+import irisReference from './fixtures/reference.json';
+import worker from '../src/index';
+import { call, expectError, postJson } from './client';
+
+type Status = { id: string; state: string; reason?: string; records: { ok: number; failed: number }; chunks: { done: number; total: number }; progress: number; output: string };
+
+const upload = async (model: string, file: string, body: BodyInit, as: 'alice' | 'bob' = 'alice') => {
+  const response = await call(`/v2/batches/inbox/${model}/${file}`, { method: 'PUT', body, as });
+  const json = (await response.json()) as any;
+  expect(response.status, JSON.stringify(json)).toBe(202);
+  return json as { id: string; input: string };
+};
+const status = async (id: string, as: 'alice' | 'bob' = 'alice') => (await (await call(`/v2/batches/${id}`, { as })).json()) as Status;
+async function settle(id: string, timeoutMs = 25_000): Promise<Status> {
+  const started = Date.now();
+  for (;;) {
+    const response = await call(`/v2/batches/${id}`);
+    if (response.status === 200) {
+      const job = (await response.json()) as Status;
+      if (['succeeded', 'failed', 'cancelled'].includes(job.state)) return job;
+    }
+    if (Date.now() - started > timeoutMs) throw new Error(`job ${id} did not finish`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+const lines = async (path: string) => (await (await call(path)).text()).split('\n').filter(Boolean).map((l) => JSON.parse(l));
+
+describe('CSV through R2, Queues and back', () => {
+  it('scores every row of an uploaded CSV, in input order, equal to onnxruntime-node', async () => {
+    const { id, input } = await upload('flights-delay', 'sample.csv', sample);
+    const job = await settle(id);
+    expect(job).toMatchObject({ state: 'succeeded', records: { ok: 2000, failed: 0 }, progress: 100 });
+    const output = await lines(`/v2/batches/${id}/output`);
+    expect(output).toHaveLength(reference.rows.length);
+    output.forEach((row, i) => {
+      const want = reference.rows[i]!;
+      expect(row.line).toBe(want.line);
+      expect(row.id).toBe(String(want.id));
+      expect(Math.abs(row.outputs.probability - want.probability)).toBeLessThanOrEqual(1e-5);
+      expect(row.outputs.delayed).toBe(want.delayed);
+    });
+    expect(await lines(`/v2/batches/${id}/errors`)).toEqual([]);
+    const manifest = JSON.parse(await (await env.BATCH.get(`${job.output}manifest.json`))!.text());
+    expect(manifest).toMatchObject({ model: 'flights-delay', model_version: '1', input, records: { ok: 2000, failed: 0 } });
+    expect(manifest.parts).toHaveLength(job.chunks.total);
+  });
+
+  it('splits into many small chunks: records straddling boundaries land once, with their line numbers', async () => {
+    const { input } = await upload('flights-delay', 'chunked.csv', sample);
+    const created = await postJson('/v2/batches', { model: 'flights-delay', input_key: input, options: { chunk_bytes: 4096 } });
+    expect(created.status).toBe(202);
+    const { id } = (await created.json()) as Status;
+    const job = await settle(id);
+    expect(job.chunks.total).toBeGreaterThan(10);
+    expect(job).toMatchObject({ state: 'succeeded', records: { ok: 2000, failed: 0 } });
+    const output = await lines(`/v2/batches/${id}/output`);
+    expect(output.map((r) => r.line)).toEqual(reference.rows.map((r) => r.line));
+    output.forEach((row, i) => expect(Math.abs(row.outputs.probability - reference.rows[i]!.probability)).toBeLessThanOrEqual(1e-5));
+  });
+
+  it('puts malformed rows in the errors file and still succeeds', async () => {
+    const { id } = await upload('flights-delay', 'awkward.csv', awkward);
+    const job = await settle(id);
+    expect(job.state).toBe('succeeded');
+    const output = await lines(`/v2/batches/${id}/output`);
+    expect(output.map((r) => r.line)).toEqual(expectedAwkward.rows.map((r) => r.line));
+    output.forEach((row, i) => expect(Math.abs(row.outputs.probability - expectedAwkward.rows[i]!.probability)).toBeLessThanOrEqual(1e-5));
+    const errors = await lines(`/v2/batches/${id}/errors`);
+    expect(errors.map((e) => [e.line, e.code])).toEqual([
+      [6, 'column_count'],
+      [7, 'invalid_value'],
+    ]);
+    expect(errors[1].message).toMatch(/distance.*abc/);
+    expect(job.records).toEqual({ ok: output.length, failed: 2 });
+  });
+
+  it('reads gzip and JSON Lines (named inputs and whole protocol requests)', async () => {
+    const gz = await new Response(new Blob([sample]).stream().pipeThrough(new CompressionStream('gzip'))).arrayBuffer();
+    const zipped = await settle((await upload('flights-delay', 'sample.csv.gz', gz)).id);
+    expect(zipped).toMatchObject({ state: 'succeeded', records: { ok: 2000, failed: 0 } });
+
+    const rows = irisReference.iris.inputs.slice(0, 3);
+    const jsonl = [
+      JSON.stringify({ id: 'a', input: rows[0] }),
+      '',
+      JSON.stringify({ inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: rows[1] }] }),
+      '{not json',
+      JSON.stringify({ id: 'c', input: rows[2] }),
+    ].join('\n');
+    const job = await settle((await upload('iris', 'rows.jsonl', jsonl)).id);
+    expect(job).toMatchObject({ state: 'succeeded', records: { ok: 3, failed: 1 } });
+    const output = await lines(`/v2/batches/${job.id}/output`);
+    expect(output.map((r) => r.line)).toEqual([1, 3, 5]);
+    expect(output[0].id).toBe('a');
+    expect(output[0].outputs.label).toBe(irisReference.iris.label[0]);
+    expect(output[1].response.outputs[1].data).toEqual([irisReference.iris.label[1]]);
+    expect((await lines(`/v2/batches/${job.id}/errors`))[0]).toMatchObject({ line: 4, code: 'json_syntax' });
+  });
+
+  it('finishes an empty file at once, and fails an input that is not CSV at all with the reason', async () => {
+    expect(await settle((await upload('flights-delay', 'empty.csv', '')).id)).toMatchObject({ state: 'succeeded', records: { ok: 0, failed: 0 } });
+    const binary = new Uint8Array(4096).map((_, i) => (i * 7919) % 256);
+    const job = await settle((await upload('flights-delay', 'binary.csv', binary)).id);
+    expect(job.state).toBe('failed');
+    expect(job.reason).toMatch(/not UTF-8 text|binary/);
+    const headerless = await settle((await upload('flights-delay', 'other.csv', 'a,b\n1,2\n')).id);
+    expect(headerless.reason).toMatch(/missing: hour, weekday, origin, destination, distance/);
+  });
+});
+
+describe('delivery and failure', () => {
+  it('never duplicates rows when a chunk is delivered again', async () => {
+    const { id } = await upload('flights-delay', 'again.csv', sample);
+    const job = await settle(id);
+    const ctx = createExecutionContext();
+    const batch = createMessageBatch('edge-inference-batch-chunks', [
+      { id: 'again', timestamp: new Date(), attempts: 1, body: { job: `alice/${id}`, chunk: 0, phase: 'score' } },
+    ]);
+    await worker.queue(batch, env);
+    expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(['again']);
+    expect(await status(id)).toMatchObject({ state: 'succeeded', records: job.records });
+    expect(await lines(`/v2/batches/${id}/output`)).toHaveLength(2000);
+  });
+
+  it('retries a chunk that throws, then dead-letters it and fails the job with the reason', async () => {
+    // A job planned over an input that is gone by the time its chunk runs: every attempt throws.
+    const id = 'f'.repeat(32);
+    const job = env.JOBS.get(env.JOBS.idFromName(`alice/${id}`));
+    const spec = { id, consumer: 'alice', model: 'flights-delay', version: '1', inputKey: 'inbox/alice/flights-delay/gone.csv', size: 100, format: 'csv' as const, gzip: false, header: reference.columns, chunkBytes: 4096 };
+    await job.create(spec);
+    const failed = await settle(id);
+    expect(failed.state).toBe('failed');
+    expect(failed.reason).toMatch(/chunk 0 failed after all retries: .*gone/);
+
+    // A chunk of a job that is over does no work and is simply acknowledged.
+    const ctx = createExecutionContext();
+    const batch = createMessageBatch('edge-inference-batch-chunks', [
+      { id: 'late', timestamp: new Date(), attempts: 1, body: { job: `alice/${id}`, chunk: 0, phase: 'score' } },
+    ]);
+    await worker.queue(batch, env);
+    const result = await getQueueResult(batch, ctx);
+    expect(result.retryMessages).toEqual([]);
+    expect(result.explicitAcks).toEqual(['late']);
+  });
+
+  it('cancels a job: remaining chunks do no work', async () => {
+    const { input } = await upload('flights-delay', 'cancel.csv', sample);
+    const created = (await (await postJson('/v2/batches', { model: 'flights-delay', input_key: input, options: { chunk_bytes: 1024 } })).json()) as Status;
+    const cancelled = await postJson(`/v2/batches/${created.id}/cancel`, {});
+    expect(cancelled.status).toBe(200);
+    expect(((await cancelled.json()) as Status).state).toBe('cancelled');
+    await new Promise((r) => setTimeout(r, 1500));
+    const after = await status(created.id);
+    expect(after.state).toBe('cancelled');
+    expect(after.chunks.done).toBeLessThan(after.chunks.total);
+    await expectError(await call(`/v2/batches/${created.id}/output`), 409, /cancelled/);
+    await expectError(await postJson(`/v2/batches/${created.id}/cancel`, {}), 409, /already cancelled/);
+  });
+});
+
+describe('ownership and bad requests', () => {
+  it("keeps one consumer's jobs and inputs from another", async () => {
+    const { id, input } = await upload('flights-delay', 'private.csv', sample);
+    await settle(id);
+    await expectError(await call(`/v2/batches/${id}`, { as: 'bob' }), 404, /not found/);
+    await expectError(await call(`/v2/batches/${id}/output`, { as: 'bob' }), 404, /not found/);
+    await expectError(await postJson(`/v2/batches/${id}/cancel`, {}, 'bob'), 404, /not found/);
+    await expectError(await postJson('/v2/batches', { model: 'flights-delay', input_key: input }, 'bob'), 404, /does not exist/);
+    const bobs = (await (await call('/v2/batches', { as: 'bob' })).json()) as { jobs: Status[] };
+    expect(bobs.jobs.map((j) => j.id)).not.toContain(id);
+    const alices = (await (await call('/v2/batches')).json()) as { jobs: Status[] };
+    expect(alices.jobs.map((j) => j.id)).toContain(id);
+  });
+
+  it('ignores notifications that are not object creation under the inbox', async () => {
+    const ctx = createExecutionContext();
+    const body = (action: string, key: string) => ({ account: 'a', action, bucket: 'b', object: { key, size: 1, eTag: 'e' }, eventTime: new Date().toISOString() });
+    const batch = createMessageBatch<unknown>('edge-inference-batch-events', [
+      { id: '1', timestamp: new Date(), attempts: 1, body: body('DeleteObject', 'inbox/alice/iris/x.csv') },
+      { id: '2', timestamp: new Date(), attempts: 1, body: body('PutObject', 'elsewhere/x.csv') },
+      { id: '3', timestamp: new Date(), attempts: 1, body: { not: 'a notification' } },
+    ]);
+    await worker.queue(batch, env);
+    const result = await getQueueResult(batch, ctx);
+    expect(result.explicitAcks.sort()).toEqual(['1', '2', '3']);
+  });
+
+  it('answers clear 4xx errors', async () => {
+    await expectError(await call('/v2/batches/nope'), 404, /not found/);
+    await expectError(await call(`/v2/batches/${'0'.repeat(32)}`), 404, /not found/);
+    await expectError(await postJson('/v2/batches', { model: 'iris' }), 400, /input_key/);
+    await expectError(await postJson('/v2/batches', { model: 'iris', input_key: 'inbox/alice/iris/none.csv' }), 400, /does not exist/);
+    await expectError(await call('/v2/batches/inbox/iris/bad%20name.csv', { method: 'PUT', body: 'x' }), 400, /file name/);
+    await expectError(await call('/v2/batches/inbox/iris/x.csv', { method: 'PUT', body: 'x', headers: { 'Content-Length': '2000000000' } }), 413, /exceeds the limit/);
+  });
+});
