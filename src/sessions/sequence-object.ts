@@ -10,6 +10,7 @@ import { runtimeFor } from '../runtime/runtime';
 import { elementCount } from '../runtime/tensor-codec';
 import { outcome, type Outcome } from '../runtime/outcome';
 import { SerialQueue } from './serial-queue';
+import { storedRow } from './stored-row';
 import { withContext } from './stream-context';
 
 /** The state row holding the streaming context (no tensor input has this name: it has a space). */
@@ -66,8 +67,7 @@ export class SequenceObject extends DurableObject<Env> {
 
   /** Tables exist only while the sequence does: ending it deletes all storage. */
   #row(): SequenceRow | undefined {
-    const exists = this.#sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sequence'").toArray().length > 0;
-    return exists ? this.#sql.exec<SequenceRow>('SELECT * FROM sequence').toArray()[0] : undefined;
+    return storedRow<SequenceRow>(this.#sql, 'sequence');
   }
 
   step(call: SequenceCall): Promise<Outcome<SequenceReply>> {

@@ -5,6 +5,7 @@ import type { LoadedModel } from '../runtime/loaded-model';
 import { runtimeFor } from '../runtime/runtime';
 import { outcome, type Outcome } from '../runtime/outcome';
 import { SerialQueue } from './serial-queue';
+import { storedRow } from './stored-row';
 import { rank, type Rating, type RecommendedItem } from './recommender';
 
 export interface SessionStart {
@@ -177,8 +178,7 @@ export class SessionObject extends DurableObject<Env> {
 
   /** Tables exist only while the session does: ending it deletes all storage. */
   #row(): SessionRow | undefined {
-    const exists = this.#sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'session'").toArray().length > 0;
-    return exists ? this.#sql.exec<SessionRow>('SELECT * FROM session').toArray()[0] : undefined;
+    return storedRow<SessionRow>(this.#sql, 'session');
   }
 
   #require(): SessionRow {
