@@ -2,6 +2,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import { InferenceError } from './runtime/errors';
+import { sha256Hex } from './runtime/ids';
 
 export interface Consumer {
   id: string;
@@ -41,11 +42,6 @@ function keyTable(source: string | undefined): Map<string, Consumer> {
     return keys;
   }
   return parsed.keys;
-}
-
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 const unauthorized = (message: string) => new InferenceError(401, message);

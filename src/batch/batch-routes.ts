@@ -3,6 +3,7 @@ import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { limitBody, optionalJson, requestLimit } from '../online/body';
 import { InferenceError, badRequest, notFound } from '../runtime/errors';
+import { randomId } from '../runtime/ids';
 import { checkModelName, checkVersion } from '../runtime/model-repository';
 import { unwrap } from '../runtime/outcome';
 import { partKey, type JobStatus } from './job-object';
@@ -74,6 +75,7 @@ export const batchRoutes = new Hono<{ Bindings: Env }>()
     // Only the caller's own inbox can be read: another consumer's key is simply not found.
     if (!body.input_key.startsWith(`inbox/${consumer}/`)) throw notFound(`input '${body.input_key.slice(0, 200)}' does not exist`);
     const status = await startJob(c.env, {
+      id: randomId(),
       consumer,
       model: checkModelName(body.model),
       version: body.version === undefined ? undefined : checkVersion(body.version),

@@ -1,6 +1,5 @@
 // Starting a job: from an R2 notification, the upload route, or POST /v2/batches — one code path.
-import { badRequest } from '../runtime/errors';
-import { InferenceError } from '../runtime/errors';
+import { InferenceError, badRequest } from '../runtime/errors';
 import { runtimeFor } from '../runtime/runtime';
 import { DataError } from './chunk-reader';
 import { formatOf, type Format } from './formats';
@@ -9,6 +8,8 @@ import { jobIdFor } from './notification';
 import { inspectInput } from './planner';
 
 export interface JobRequest {
+  /** Given for explicit requests; otherwise derived from the object version, so a repeated notification finds its job. */
+  id?: string;
   consumer: string;
   model: string;
   version?: string;
@@ -26,7 +27,7 @@ export const jobStub = (env: Env, consumer: string, id: string) => env.JOBS.get(
 export async function startJob(env: Env, request: JobRequest): Promise<JobStatus> {
   const head = await env.BATCH.head(request.inputKey);
   if (!head) throw badRequest(`input '${request.inputKey}' does not exist`);
-  const id = await jobIdFor('batch', `${request.inputKey}\n${request.model}`, head.etag);
+  const id = request.id ?? (await jobIdFor('batch', `${request.inputKey}\n${request.model}`, head.etag));
   const { repository, models } = runtimeFor(env);
   const spec: JobSpec = {
     id,

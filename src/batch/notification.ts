@@ -1,5 +1,6 @@
 // R2 event notifications (as delivered to a queue) and the inbox key that names a job's owner and model.
 import { z } from 'zod';
+import { sha256Hex } from '../runtime/ids';
 
 export const notificationSchema = z.object({
   account: z.string(),
@@ -30,8 +31,7 @@ export function parseInboxKey(key: string): InboxKey | undefined {
   return match ? { consumer: match[1]!, model: match[2]!, file: match[3]! } : undefined;
 }
 
-/** One job per uploaded object version: a re-delivered notification maps to the same job. */
+/** One job per uploaded object version and model: a re-delivered notification maps to the same job. */
 export async function jobIdFor(bucket: string, key: string, eTag: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`${bucket}\n${key}\n${eTag}`));
-  return Array.from(new Uint8Array(digest).subarray(0, 16), (b) => b.toString(16).padStart(2, '0')).join('');
+  return (await sha256Hex(`${bucket}\n${key}\n${eTag}`)).slice(0, 32);
 }

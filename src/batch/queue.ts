@@ -4,12 +4,10 @@ import { isCreate, notificationSchema, parseInboxKey } from './notification';
 import { runChunk } from './chunk-worker';
 import type { ChunkMessage } from './job-object';
 
-export type BatchMessage = ChunkMessage | unknown;
-
 /** Retry delay doubles with each attempt, from BATCH_RETRY_SECONDS, to at most a minute. */
 const backoff = (env: Env, attempts: number) => Math.min(60, Number(env.BATCH_RETRY_SECONDS) * 2 ** (attempts - 1));
 
-export async function queue(batch: MessageBatch<BatchMessage>, env: Env): Promise<void> {
+export async function queue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   if (batch.queue.endsWith('-dlq')) return deadLetters(batch as MessageBatch<ChunkMessage>, env);
   if (batch.queue.endsWith('-events')) return notifications(batch, env);
   for (const message of batch.messages as readonly Message<ChunkMessage>[]) {

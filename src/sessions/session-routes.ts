@@ -3,6 +3,7 @@ import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { limitBody, optionalJson, requestLimit } from '../online/body';
 import { badRequest, notFound } from '../runtime/errors';
+import { randomId } from '../runtime/ids';
 import { checkModelName, checkVersion } from '../runtime/model-repository';
 import { runtimeFor } from '../runtime/runtime';
 import { unwrap } from '../runtime/outcome';
@@ -27,8 +28,6 @@ const feedbackSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('rate'), item_id: itemId, rating: z.number().min(0.5).max(5) }),
 ]);
 
-/** 128 random bits: session ids cannot be guessed. */
-const newSessionId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
 const SESSION_ID = /^[0-9a-f]{32}$/;
 
 /** A session's object is named by its owner and id: another consumer's name reaches an empty object, so a 404. */
@@ -47,7 +46,7 @@ export const sessionRoutes = new Hono<{ Bindings: Env }>()
     const session = version.config.session;
     if (!session) throw badRequest(`model '${version.name}' does not support sessions (its config declares no "session")`);
     await models.load(version); // a model that cannot load fails here, before an object exists
-    const id = newSessionId();
+    const id = randomId(); // unguessable
     const consumer = c.var.consumer.id;
     const summary = unwrap(
       await c.env.SESSIONS.get(c.env.SESSIONS.idFromName(`${consumer}/${id}`)).start({
