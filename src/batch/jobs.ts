@@ -47,7 +47,7 @@ export async function startJob(env: Env, request: JobRequest): Promise<JobStatus
     spec.version = version.version;
     Object.assign(spec, formatOf(request.inputKey, request.format));
     const model = await models.load(version);
-    spec.idColumn = (model.config.batch as { id_column?: string } | undefined)?.id_column ?? 'id';
+    spec.idColumn = model.config.batch?.id_column ?? 'id';
     if (head.size > 0) spec.header = await inspectInput(env.BATCH, request.inputKey, spec, model);
   } catch (error) {
     if (!(error instanceof DataError || error instanceof InferenceError)) throw error;

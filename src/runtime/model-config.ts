@@ -22,6 +22,8 @@ export const modelConfigSchema = z.looseObject({
   features: z.array(z.string()).optional(),
   /** Interactive sessions on this model (POST /v2/sessions). */
   session: z.object({ kind: z.literal('recommender'), idle_timeout_seconds: idleTimeout.default(1800) }).optional(),
+  /** Batch jobs: the input column copied into each result. */
+  batch: z.object({ id_column: z.string().default('id') }).optional(),
   /** Triton's sequence extension: implicit state carried between calls of one sequence. */
   sequence: z
     .object({

@@ -31,10 +31,12 @@ const feedbackSchema = z.discriminatedUnion('action', [
 const SESSION_ID = /^[0-9a-f]{32}$/;
 
 /** A session's object is named by its owner and id: another consumer's name reaches an empty object, so a 404. */
+const sessionStub = (env: Env, consumer: string, id: string) => env.SESSIONS.get(env.SESSIONS.idFromName(`${consumer}/${id}`));
+
 function sessionOf(c: Ctx) {
   const id = c.req.param('id')!;
   if (!SESSION_ID.test(id)) throw notFound('session not found: it never existed, was deleted, or expired after being idle');
-  return c.env.SESSIONS.get(c.env.SESSIONS.idFromName(`${c.var.consumer.id}/${id}`));
+  return sessionStub(c.env, c.var.consumer.id, id);
 }
 
 export const sessionRoutes = new Hono<{ Bindings: Env }>()
@@ -49,7 +51,7 @@ export const sessionRoutes = new Hono<{ Bindings: Env }>()
     const id = randomId(); // unguessable
     const consumer = c.var.consumer.id;
     const summary = unwrap(
-      await c.env.SESSIONS.get(c.env.SESSIONS.idFromName(`${consumer}/${id}`)).start({
+      await sessionStub(c.env, consumer, id).start({
         id,
         consumer,
         model: version.name,
