@@ -229,6 +229,21 @@ describe('bad input', () => {
     await expectError(await call(IRIS, { method: 'POST', body: stream, duplex: 'half' } as RequestInit), 413, /exceeds the limit/);
   });
 
+  it('takes gzip and deflate bodies, and bounds what they decompress to', async () => {
+    const compress = (text: string, format: 'gzip' | 'deflate') => new Response(new Blob([text]).stream().pipeThrough(new CompressionStream(format))).arrayBuffer();
+    const request = JSON.stringify(irisRequest([reference.iris.inputs[0]!]));
+    for (const format of ['gzip', 'deflate'] as const) {
+      const response = await call(IRIS, { method: 'POST', body: await compress(request, format), headers: { 'Content-Encoding': format } });
+      const body = (await response.json()) as any;
+      expect(body.outputs[1].data).toEqual([reference.iris.label[0]]);
+    }
+    await expectError(await call(IRIS, { method: 'POST', body: 'not gzip', headers: { 'Content-Encoding': 'gzip' } }), 400, /not valid gzip/);
+    await expectError(await call(IRIS, { method: 'POST', body: request, headers: { 'Content-Encoding': 'br' } }), 415, /'br' is not supported/);
+    const bomb = await compress(' '.repeat(9 * 1024 * 1024), 'gzip');
+    expect(bomb.byteLength).toBeLessThan(100_000);
+    await expectError(await call(IRIS, { method: 'POST', body: bomb, headers: { 'Content-Encoding': 'gzip' } }), 413, /decompressed request body exceeds/);
+  });
+
   it('keeps serving after every bad request', async () => {
     const response = await postJson(IRIS, irisRequest([reference.iris.inputs[0]!]));
     expect(response.status).toBe(200);

@@ -1,4 +1,5 @@
 // Reads the records a chunk owns: those that start inside its byte range, read through to their end.
+import { readAtMost, TooLarge } from '../runtime/read-stream';
 const NEWLINE = 10;
 /** A record may run this far past its chunk's end; longer records fail the chunk. */
 const MAX_RECORD_BYTES = 1 << 20;
@@ -45,24 +46,13 @@ function countLines(bytes: Uint8Array): number {
 export async function readGzip(bucket: R2Bucket, key: string, maxBytes: number): Promise<OwnedRegion> {
   const object = await bucket.get(key);
   if (!object) throw new Error(`input object '${key}' is gone`);
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  const reader = object.body.pipeThrough(new DecompressionStream('gzip')).getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel();
-      throw new DataError(`decompressed input exceeds ${maxBytes} bytes; split it or upload it uncompressed`);
-    }
-    parts.push(value);
-  }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    bytes.set(part, offset);
-    offset += part.byteLength;
+  let bytes: Uint8Array;
+  try {
+    bytes = await readAtMost(object.body.pipeThrough(new DecompressionStream('gzip')), maxBytes);
+  } catch (error) {
+    // Corrupt gzip was refused when the job was planned; other errors may pass, so they retry.
+    if (error instanceof TooLarge) throw new DataError(`decompressed input exceeds ${maxBytes} bytes; split it or upload it uncompressed`);
+    throw error;
   }
   return { bytes, lines: countLines(bytes) };
 }

@@ -4,6 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
 import { InferenceError } from '../runtime/errors';
 import { parseJson, validate } from '../runtime/protocol';
+import { readAtMost, TooLarge } from '../runtime/read-stream';
 
 export const requestLimit = (env: Env) => Number(env.MAX_REQUEST_BYTES);
 export const modelLimit = (env: Env) => Number(env.MAX_MODEL_BYTES);
@@ -19,6 +20,25 @@ export function limitBody(limit: (env: Env) => number): MiddlewareHandler<{ Bind
       },
     })(c, next);
   };
+}
+
+/**
+ * The request body, decompressed when sent with Content-Encoding gzip or deflate (as Triton's clients
+ * can); the limit then holds for the decompressed bytes too.
+ */
+export async function readBody(c: Context, limit: number): Promise<ArrayBuffer> {
+  const encoding = c.req.header('content-encoding')?.trim().toLowerCase();
+  if (!encoding || encoding === 'identity' || !c.req.raw.body) return c.req.arrayBuffer();
+  if (encoding !== 'gzip' && encoding !== 'deflate') {
+    throw new InferenceError(415, `Content-Encoding '${encoding.slice(0, 40)}' is not supported: send gzip, deflate or identity`);
+  }
+  try {
+    const body = await readAtMost(c.req.raw.body.pipeThrough(new DecompressionStream(encoding)), limit);
+    return body.buffer as ArrayBuffer;
+  } catch (error) {
+    if (error instanceof TooLarge) throw new InferenceError(413, `decompressed request body exceeds the limit of ${limit} bytes`);
+    throw new InferenceError(400, `request body is not valid ${encoding} data`);
+  }
 }
 
 /** An optional JSON body: empty means `{}`. */

@@ -7,7 +7,7 @@ import type { ModelMetadata } from '../runtime/protocol';
 import { runtimeFor } from '../runtime/runtime';
 import { decodeRequestBody, encodeResponseBody, HEADER_LENGTH } from '../runtime/binary-body';
 import { runSequence, sequenceFlags } from '../sessions/sequence';
-import { limitBody, requestLimit } from './body';
+import { limitBody, readBody, requestLimit } from './body';
 import { tritonConfig } from './triton-config';
 
 type Ctx = Context<{ Bindings: Env }>;
@@ -58,7 +58,8 @@ both(modelRoutes, 'post', '/infer', async (c) => {
   const started = performance.now();
   const { models } = runtimeFor(c.env);
   const version = await resolve(c);
-  const decoded = await decodeRequestBody(await c.req.arrayBuffer(), c.req.header(HEADER_LENGTH), async () => (await models.load(version)).inputs);
+  const body = await readBody(c, requestLimit(c.env));
+  const decoded = await decodeRequestBody(body, c.req.header(HEADER_LENGTH), async () => (await models.load(version)).inputs);
   const flags = sequenceFlags(decoded.request.parameters);
   const reply = flags
     ? await runSequence(c.env, c.var.consumer.id, version.name, c.req.param('version'), flags, decoded)
