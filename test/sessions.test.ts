@@ -173,5 +173,15 @@ describe('bad input', () => {
     await expectError(await postJson('/v2/sessions', {}), 400, /model/);
     await expectError(await postJson('/v2/sessions', { model: 'movielens', context: { ratings: [{ item_id: 99999999, rating: 4 }] } }), 400, /unknown item_id 99999999/);
     await expectError(await call('/v2/sessions', { as: null }), 401, /Authorization/);
+    const many = Array.from({ length: 201 }, (_, i) => ({ item_id: i + 1, rating: 3 }));
+    await expectError(await postJson('/v2/sessions', { model: 'movielens', context: { ratings: many } }), 400, /context.ratings: Too big/i);
+  });
+
+  it('bounds what one session holds, so the graph stays within the isolate', async () => {
+    const { id } = await create();
+    await expectError(await postJson(`/v2/sessions/${id}/recommend`, { k: 50 }).then(async () => {
+      for (let i = 0; i < 9; i++) await postJson(`/v2/sessions/${id}/recommend`, { k: 50 });
+      return postJson(`/v2/sessions/${id}/recommend`, { k: 50 });
+    }), 409, /seen 500 items.*500.*start a new session/);
   });
 });

@@ -71,6 +71,12 @@ interface EventRow extends Record<string, SqlStorageValue> {
 
 /** Bounds one session's history so a client cannot grow an object without limit. */
 const MAX_EVENTS = 10_000;
+/**
+ * The graph compares every rated and every seen id with every movie, so its memory grows with
+ * them (the isolate has 128 MB): a session holds at most this many of each.
+ */
+export const MAX_RATINGS = 200;
+export const MAX_SEEN = 500;
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export class SessionObject extends DurableObject<Env> {
@@ -129,8 +135,12 @@ export class SessionObject extends DurableObject<Env> {
         if (!last.length) throw badRequest('nothing to try again: ask for a recommendation first');
         for (const item of last) if (!this.#decided(item)) this.#record(step, now, 'reject', item, null);
       }
+      const seen = this.#seen();
+      if (seen.length + k > MAX_SEEN) {
+        throw new InferenceError(409, `this session has seen ${seen.length} items, the most one session holds is ${MAX_SEEN}; start a new session`);
+      }
       const model = await this.#model(session.model, session.version);
-      const { items } = await rank(model, this.#ratings(), this.#seen(), k);
+      const { items } = await rank(model, this.#ratings(), seen, k);
       for (const item of items) this.#record(step, now, tryAgain ? 'try_again' : 'recommend', item.item_id, item);
       return { id: session.id, model_name: session.model, model_version: session.version, step, items };
     });
@@ -141,6 +151,10 @@ export class SessionObject extends DurableObject<Env> {
       const session = this.#touch();
       const step = this.#nextStep();
       if (feedback.action === 'rate') {
+        const ratings = this.#ratings();
+        if (ratings.length >= MAX_RATINGS && !ratings.some((r) => r.item_id === feedback.item_id)) {
+          throw new InferenceError(409, `this session holds ${MAX_RATINGS} ratings, the most one session folds in; start a new session`);
+        }
         const model = await this.#model(session.model, session.version);
         const { known } = await rank(model, [{ item_id: feedback.item_id, rating: feedback.rating }], [], 1);
         if (!known[0]) throw badRequest(`item_id ${feedback.item_id} is not an item of model '${session.model}'`);

@@ -7,7 +7,7 @@ import { randomId } from '../runtime/ids';
 import { checkModelName, checkVersion } from '../runtime/model-repository';
 import { runtimeFor } from '../runtime/runtime';
 import { unwrap } from '../runtime/outcome';
-import { indexOf, type Feedback } from './session-object';
+import { indexOf, MAX_RATINGS, MAX_SEEN, type Feedback } from './session-object';
 
 type Ctx = Context<{ Bindings: Env }>;
 
@@ -17,8 +17,8 @@ const createSchema = z.object({
   version: z.string().optional(),
   context: z
     .object({
-      ratings: z.array(z.object({ item_id: itemId, rating: z.number().min(0.5).max(5) })).max(1000).default([]),
-      exclude: z.array(itemId).max(1000).default([]),
+      ratings: z.array(z.object({ item_id: itemId, rating: z.number().min(0.5).max(5) })).max(MAX_RATINGS).default([]),
+      exclude: z.array(itemId).max(MAX_SEEN - MAX_RATINGS).default([]),
     })
     .default({ ratings: [], exclude: [] }),
 });
