@@ -112,7 +112,14 @@ describe('CSV through R2, Queues and back', () => {
     expect(job.state).toBe('failed');
     expect(job.reason).toMatch(/not UTF-8 text|binary/);
     const headerless = await settle((await upload('flights-delay', 'other.csv', 'a,b\n1,2\n')).id);
-    expect(headerless.reason).toMatch(/missing: hour, weekday, origin, destination, distance/);
+    expect(headerless.reason).toMatch(/names none of the model's features.*missing: hour, weekday, origin, destination, distance/);
+    // A missing feature column is every record's error, and the job still succeeds.
+    const partial = await settle((await upload('flights-delay', 'partial.csv', 'id,hour,weekday,origin,destination\n1,8,2,SFO,LAX\n2,9,3,ORD,JFK\n')).id);
+    expect(partial).toMatchObject({ state: 'succeeded', records: { ok: 0, failed: 2 } });
+    expect(await lines(`/v2/batches/${partial.id}/errors`)).toEqual([
+      { line: 2, id: '1', code: 'missing_feature', message: "'distance' is missing" },
+      { line: 3, id: '2', code: 'missing_feature', message: "'distance' is missing" },
+    ]);
   });
 });
 

@@ -56,9 +56,10 @@ export async function inspectInput(bucket: R2Bucket, key: string, { format, gzip
   }
   const [header] = parse(text.replace(/\r$/, ''), { bom: true }) as string[][];
   const needed = model.config.features ?? model.inputs.map((s) => s.name);
+  // Some features missing is each record's error; none at all means this is not a CSV for this model.
   const missing = needed.filter((name) => !header?.includes(name));
-  if (!header?.length || missing.length) {
-    throw new DataError(`CSV header must name the model's features (${needed.join(', ')}); missing: ${missing.join(', ')}`);
+  if (!header?.length || missing.length === needed.length) {
+    throw new DataError(`CSV header names none of the model's features (${needed.join(', ')}); missing: ${missing.join(', ')}`);
   }
   return header;
 }
