@@ -78,7 +78,7 @@ export const batchRoutes = new Hono<{ Bindings: Env }>()
       id: randomId(),
       consumer,
       model: checkModelName(body.model),
-      version: body.version === undefined ? undefined : checkVersion(body.version),
+      version: checkVersion(body.version),
       inputKey: body.input_key,
       format: body.format,
       chunkBytes: body.options.chunk_bytes,

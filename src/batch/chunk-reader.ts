@@ -1,5 +1,5 @@
 // Reads the records a chunk owns: those that start inside its byte range, read through to their end.
-import { readAtMost, TooLarge } from '../runtime/read-stream';
+import { readAtMost, TooLarge } from '../runtime/bytes';
 const NEWLINE = 10;
 /** A record may run this far past its chunk's end; longer records fail the chunk. */
 const MAX_RECORD_BYTES = 1 << 20;

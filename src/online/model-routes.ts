@@ -13,8 +13,7 @@ import { tritonConfig } from './triton-config';
 type Ctx = Context<{ Bindings: Env }>;
 
 function resolve(c: Ctx): Promise<ModelVersion> {
-  const version = c.req.param('version');
-  return runtimeFor(c.env).repository.resolve(c.req.param('name')!, version === undefined ? undefined : checkVersion(version));
+  return runtimeFor(c.env).repository.resolve(c.req.param('name')!, checkVersion(c.req.param('version')));
 }
 
 function metadata(model: LoadedModel, versions: string[]): ModelMetadata {

@@ -2,7 +2,7 @@
 import { Hono } from 'hono';
 import { startOrt } from '../runtime/ort';
 
-export const EXTENSIONS = ['binary_tensor_data', 'classification', 'model_repository', 'model_configuration', 'parameters', 'sequence'];
+const EXTENSIONS = ['binary_tensor_data', 'classification', 'model_repository', 'model_configuration', 'parameters', 'sequence'];
 
 /** Liveness and readiness answer without a key, as orchestrator probes do. */
 export const healthRoutes = new Hono<{ Bindings: Env }>()

@@ -1,4 +1,5 @@
 // Triton's binary tensor extension: a JSON header followed by raw tensor bytes, for requests and responses.
+import { concatBytes } from './bytes';
 import { DATATYPES } from './datatypes';
 import { badRequest } from './errors';
 import type { InferenceResult } from './inference';
@@ -81,12 +82,5 @@ export function encodeResponseBody(result: InferenceResult): { body: string | Ui
   const json = JSON.stringify(result.response);
   if (!result.binary.length) return { body: json, headers: { 'Content-Type': 'application/json' } };
   const header = new TextEncoder().encode(json);
-  const out = new Uint8Array(header.byteLength + result.binary.reduce((n, b) => n + b.byteLength, 0));
-  out.set(header, 0);
-  let offset = header.byteLength;
-  for (const part of result.binary) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return { body: out, headers: { 'Content-Type': 'application/octet-stream', [HEADER_LENGTH]: String(header.byteLength) } };
+  return { body: concatBytes([header, ...result.binary]), headers: { 'Content-Type': 'application/octet-stream', [HEADER_LENGTH]: String(header.byteLength) } };
 }

@@ -1,5 +1,5 @@
 // Hex ids: random ones that cannot be guessed, and digests.
-export const toHex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+const toHex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 
 /** 128 random bits as 32 hex digits. */
 export const randomId = () => toHex(crypto.getRandomValues(new Uint8Array(16)));

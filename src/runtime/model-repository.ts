@@ -41,8 +41,11 @@ export function checkModelName(name: string): string {
   return name;
 }
 
-export function checkVersion(version: string): string {
-  if (!VERSION.test(version)) throw badRequest(`model version '${version.slice(0, 20)}' must be a positive integer`);
+/** A version as given in a path or body; an absent one stays absent (the latest serves). */
+export function checkVersion(version: string): string;
+export function checkVersion(version: string | undefined): string | undefined;
+export function checkVersion(version: string | undefined): string | undefined {
+  if (version !== undefined && !VERSION.test(version)) throw badRequest(`model version '${version.slice(0, 20)}' must be a positive integer`);
   return version;
 }
 

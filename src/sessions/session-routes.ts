@@ -44,7 +44,7 @@ export const sessionRoutes = new Hono<{ Bindings: Env }>()
   .post('/', async (c) => {
     const body = await optionalJson(c, createSchema);
     const { repository, models } = runtimeFor(c.env);
-    const version = await repository.resolve(checkModelName(body.model), body.version === undefined ? undefined : checkVersion(body.version));
+    const version = await repository.resolve(checkModelName(body.model), checkVersion(body.version));
     const session = version.config.session;
     if (!session) throw badRequest(`model '${version.name}' does not support sessions (its config declares no "session")`);
     await models.load(version); // a model that cannot load fails here, before an object exists

@@ -1,5 +1,6 @@
 // Streaming context for sequence models: the tail of one call's input is prepended to the next call's.
 import type { DecodedBody } from '../runtime/binary-body';
+import { concatBytes } from '../runtime/bytes';
 import { DATATYPES, isDatatype } from '../runtime/datatypes';
 import { badRequest } from '../runtime/errors';
 import { flattenData, tensorFromJson, tensorToBinary } from '../runtime/tensor-codec';
@@ -22,9 +23,7 @@ export function withContext(decoded: DecodedBody, input: string, length: number,
     tensorToBinary(datatype, tensorFromJson(input, datatype, shape, flattenData(input, given.data ?? [], shape)));
   const size = DATATYPES[datatype].size;
   const head = previous ?? new Uint8Array(length * size);
-  const joined = new Uint8Array(head.byteLength + bytes.byteLength);
-  joined.set(head);
-  joined.set(bytes, head.byteLength);
+  const joined = concatBytes([head, bytes]);
   const inputs = decoded.request.inputs.slice();
   inputs[index] = { name: input, datatype, shape: [...shape.slice(0, -1), shape.at(-1)! + length], parameters: { binary_data_size: joined.byteLength } };
   const binary = decoded.binary.slice();
