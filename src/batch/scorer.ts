@@ -77,6 +77,9 @@ function requestFor(layout: Layout, rows: unknown[][][]): RequestInput[] {
   }));
 }
 
+/** What every result and error line starts with: the record's line number and its id, if any. */
+const where = (record: InputRecord) => ({ line: record.line, ...(record.id !== undefined && { id: record.id }) });
+
 export async function scoreRecords(model: LoadedModel, records: InputRecord[]): Promise<ScoredChunk> {
   const layout = layoutOf(model);
   const lines = new Map<InputRecord, string>();
@@ -88,7 +91,7 @@ export async function scoreRecords(model: LoadedModel, records: InputRecord[]): 
     else if (record.request) {
       try {
         const { response } = await infer(model, record.request);
-        lines.set(record, JSON.stringify({ line: record.line, ...(record.id !== undefined && { id: record.id }), response }));
+        lines.set(record, JSON.stringify({ ...where(record), response }));
       } catch (error) {
         problems.set(record, { code: 'invalid_request', message: (error as Error).message });
       }
@@ -113,7 +116,7 @@ export async function scoreRecords(model: LoadedModel, records: InputRecord[]): 
             return [o.name, per === 1 ? o.data![i] : o.data!.slice(i * per, (i + 1) * per)];
           }),
         );
-        lines.set(record, JSON.stringify({ line: record.line, ...(record.id !== undefined && { id: record.id }), outputs }));
+        lines.set(record, JSON.stringify({ ...where(record), outputs }));
       });
     } catch (error) {
       // Find the records the model rejects by scoring them one at a time.
@@ -129,7 +132,7 @@ export async function scoreRecords(model: LoadedModel, records: InputRecord[]): 
     const line = lines.get(record);
     if (line) results.push(line);
     const problem = problems.get(record);
-    if (problem) errors.push(JSON.stringify({ line: record.line, ...(record.id !== undefined && { id: record.id }), ...problem }));
+    if (problem) errors.push(JSON.stringify({ ...where(record), ...problem }));
   }
   return { results: results.map((l) => `${l}\n`).join(''), errors: errors.map((l) => `${l}\n`).join(''), ok: results.length, failed: errors.length };
 }
