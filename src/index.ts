@@ -7,6 +7,7 @@ import { modelRoutes } from './online/model-routes';
 import { repositoryRoutes } from './online/repository-routes';
 import { healthRoutes, serverRoutes } from './online/server-routes';
 import { InferenceError } from './runtime/errors';
+import { runSequence } from './sessions/sequence';
 import { sessionRoutes } from './sessions/session-routes';
 
 const app = new Hono<{ Bindings: Env }>();
@@ -22,7 +23,7 @@ app.route('/v2', healthRoutes);
 app.use('/v2/*', requireConsumer());
 app.use('/v2', requireConsumer());
 app.route('/v2', serverRoutes);
-app.route('/v2/models', modelRoutes);
+app.route('/v2/models', modelRoutes(runSequence));
 app.route('/v2/repository', repositoryRoutes);
 app.route('/v2/sessions', sessionRoutes);
 app.route('/v2/batches', batchRoutes);

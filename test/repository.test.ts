@@ -113,16 +113,18 @@ describe('model cache', () => {
     source: 'bundled',
     bytes: async () => new Uint8Array(buffer),
   });
+  /** Loads without holding the model afterwards. */
+  const load = (cache: ModelCache, v: ModelVersion) => cache.with(v, async (model) => model);
 
   it('evicts the least recently used model and releases it only when no request uses it', async () => {
     const [a, b, c] = [version('a', irisV2), version('b', irisV2), version('c', echo)];
     const cache = new ModelCache(irisV2.byteLength * 2 + echo.byteLength - 1);
-    await cache.load(a);
-    await cache.load(b);
+    await load(cache, a);
+    await load(cache, b);
     const input = { inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: row(0) }] };
     const whileInUse = await cache.with(a, async (model) => {
-      await cache.load(b); // b is now more recent than a
-      await cache.load(c); // over budget: a is the least recently used, but busy
+      await load(cache, b); // b is now more recent than a
+      await load(cache, c); // over budget: a is the least recently used, but busy
       expect(cache.has(a)).toBe(false);
       return infer(model, input);
     });
@@ -133,10 +135,10 @@ describe('model cache', () => {
   it('shares one load between concurrent callers and forgets a failed one', async () => {
     const cache = new ModelCache(1 << 20);
     const v = version('shared', irisV2);
-    const models = await Promise.all(Array.from({ length: 8 }, () => cache.load(v)));
+    const models = await Promise.all(Array.from({ length: 8 }, () => load(cache, v)));
     expect(new Set(models.map((m) => m.session)).size).toBe(1);
     const broken = version('broken', corrupt);
-    await expect(cache.load(broken)).rejects.toThrow(/cannot be loaded/);
+    await expect(load(cache, broken)).rejects.toThrow(/cannot be loaded/);
     expect(cache.has(broken)).toBe(false);
   });
 });

@@ -1,13 +1,14 @@
 // Batch URLs: upload to the inbox, start a job, follow it, cancel it, and stream its results.
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
-import { limitBody, optionalJson, requestLimit } from '../online/body';
+import { limitBody, optionalJson, requestLimit } from '../http/body';
 import { InferenceError, badRequest, notFound } from '../runtime/errors';
 import { randomId } from '../runtime/ids';
 import { checkModelName, checkVersion } from '../runtime/model-repository';
 import { unwrap } from '../runtime/outcome';
-import { partKey, type JobStatus } from './job-object';
-import { jobStub, startJob } from './jobs';
+import { jobStub, partKey } from './job-object';
+import type { JobStatus } from './job-types';
+import { startJob } from './jobs';
 import { jobIdFor, type R2Notification } from './notification';
 
 type Ctx = Context<{ Bindings: Env }>;

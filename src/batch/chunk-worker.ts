@@ -1,7 +1,8 @@
 // A queue consumer's work on one chunk message: count its lines, or score its records into R2.
-import { runtimeFor } from '../runtime/runtime';
+import { dataPlane } from '../serving';
 import { DataError, readGzip, readOwned, type OwnedRegion } from './chunk-reader';
-import { partKey, type ChunkMessage, type ChunkWork } from './job-object';
+import { jobStubByName, partKey } from './job-object';
+import type { ChunkMessage, ChunkWork } from './job-types';
 import { parseRecords } from './records';
 import { scoreRecords } from './scorer';
 
@@ -14,7 +15,7 @@ function region(env: Env, work: ChunkWork): Promise<OwnedRegion> {
 }
 
 export async function runChunk(env: Env, message: ChunkMessage): Promise<void> {
-  const job = env.JOBS.get(env.JOBS.idFromName(message.job));
+  const job = jobStubByName(env, message.job);
   const work = await job.work(message);
   if (!work) return; // done already, or the job is over (cancelled, failed)
   try {
@@ -22,10 +23,8 @@ export async function runChunk(env: Env, message: ChunkMessage): Promise<void> {
     if (message.phase === 'count') return await job.counted(message.chunk, owned.lines);
 
     const { spec } = work;
-    const { repository, models } = runtimeFor(env);
-    const version = await repository.resolve(spec.model, spec.version);
     const records = parseRecords(spec.format, owned.bytes, work.firstLine, spec.header, spec.idColumn);
-    const scored = await models.with(version, (model) => scoreRecords(model, records));
+    const scored = await dataPlane(env).hold(spec.model, spec.version, (model) => scoreRecords(model, records));
     // Same chunk, same bytes: a re-delivered chunk rewrites identical parts, so no row is ever duplicated.
     await env.BATCH.put(partKey(work.outputPrefix, 'part', message.chunk), scored.results);
     await env.BATCH.put(partKey(work.outputPrefix, 'errors', message.chunk), scored.errors);

@@ -1,81 +1,9 @@
 // One object per batch job: its plan, its chunks' progress counted exactly once, and its finalisation.
 import { DurableObject } from 'cloudflare:workers';
 import { InferenceError, notFound } from '../runtime/errors';
-import type { Format } from './formats';
 import { outcome, type Outcome } from '../runtime/outcome';
+import type { ChunkMessage, ChunkRow, ChunkWork, JobRow, JobSpec, JobState, JobStatus } from './job-types';
 import { planRanges } from './planner';
-
-export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-
-export interface JobSpec {
-  id: string;
-  consumer: string;
-  model: string;
-  version: string;
-  inputKey: string;
-  size: number;
-  format: Format;
-  gzip: boolean;
-  header: string[];
-  idColumn?: string;
-  chunkBytes: number;
-}
-
-/** What a chunk message carries: the job's object name, the chunk, and which pass. Far below the 128 KB limit. */
-export interface ChunkMessage {
-  job: string;
-  chunk: number;
-  phase: 'count' | 'score';
-}
-
-export interface ChunkWork {
-  spec: JobSpec;
-  start: number;
-  end: number;
-  /** File line number of the chunk's first owned line (score pass). */
-  firstLine: number;
-  outputPrefix: string;
-}
-
-export interface JobStatus {
-  id: string;
-  url: string;
-  state: JobState;
-  reason?: string;
-  model: string;
-  model_version: string;
-  input: string;
-  format: Format;
-  gzip: boolean;
-  records: { ok: number; failed: number };
-  chunks: { done: number; total: number; chunk_bytes: number };
-  progress: number;
-  output: string;
-  created_at: string;
-  started_at?: string;
-  finished_at?: string;
-}
-
-interface JobRow extends Record<string, SqlStorageValue> {
-  spec: string;
-  state: JobState;
-  reason: string | null;
-  created_at: number;
-  started_at: number | null;
-  finished_at: number | null;
-}
-
-interface ChunkRow extends Record<string, SqlStorageValue> {
-  idx: number;
-  start: number;
-  end: number;
-  lines: number | null;
-  first_line: number | null;
-  done: number;
-  ok: number;
-  failed: number;
-  last_error: string | null;
-}
 
 const TERMINAL: JobState[] = ['succeeded', 'failed', 'cancelled'];
 const iso = (ms: number | null) => (ms === null ? undefined : new Date(ms).toISOString());
@@ -273,3 +201,7 @@ export class JobObject extends DurableObject<Env> {
 
 /** A job's object is named by its owner and id, so another consumer never reaches it. */
 export const jobName = (consumer: string, id: string) => `${consumer}/${id}`;
+
+/** A job's object by its name (`<consumer>/<id>`, as chunk messages carry it), or by owner and id. */
+export const jobStubByName = (env: Env, name: string) => env.JOBS.get(env.JOBS.idFromName(name));
+export const jobStub = (env: Env, consumer: string, id: string) => jobStubByName(env, jobName(consumer, id));

@@ -1,11 +1,12 @@
 // Starting a job: from an R2 notification, the upload route, or POST /v2/batches — one code path.
 import { InferenceError, badRequest } from '../runtime/errors';
-import { runtimeFor } from '../runtime/runtime';
 import { DataError } from './chunk-reader';
 import { formatOf, type Format } from './formats';
-import { jobName, type JobSpec, type JobStatus } from './job-object';
+import { jobStub } from './job-object';
+import type { JobSpec, JobStatus } from './job-types';
 import { jobIdFor } from './notification';
 import { inspectInput } from './planner';
+import { dataPlane } from '../serving';
 
 export interface JobRequest {
   /** Given for explicit requests; otherwise derived from the object version, so a repeated notification finds its job. */
@@ -18,8 +19,6 @@ export interface JobRequest {
   chunkBytes?: number;
 }
 
-export const jobStub = (env: Env, consumer: string, id: string) => env.JOBS.get(env.JOBS.idFromName(jobName(consumer, id)));
-
 /**
  * Creates (or finds) the job for an input object. A model or input the job cannot run on still
  * makes a job, failed with the reason, so a notification never vanishes without a trace.
@@ -28,7 +27,6 @@ export async function startJob(env: Env, request: JobRequest): Promise<JobStatus
   const head = await env.BATCH.head(request.inputKey);
   if (!head) throw badRequest(`input '${request.inputKey}' does not exist`);
   const id = request.id ?? (await jobIdFor('batch', `${request.inputKey}\n${request.model}`, head.etag));
-  const { repository, models } = runtimeFor(env);
   const spec: JobSpec = {
     id,
     consumer: request.consumer,
@@ -43,10 +41,9 @@ export async function startJob(env: Env, request: JobRequest): Promise<JobStatus
   };
   let failure: string | undefined;
   try {
-    const version = await repository.resolve(request.model, request.version);
-    spec.version = version.version;
+    const model = await dataPlane(env).describe(request.model, request.version);
+    spec.version = model.version;
     Object.assign(spec, formatOf(request.inputKey, request.format));
-    const model = await models.load(version);
     spec.idColumn = model.config.batch?.id_column ?? 'id';
     if (head.size > 0) spec.header = await inspectInput(env.BATCH, request.inputKey, spec, model);
   } catch (error) {

@@ -1,6 +1,6 @@
 // Plans a job without reading its input whole: byte ranges for the chunks, and a look at the first line.
 import { parse } from 'csv-parse/browser/esm/sync';
-import type { LoadedModel } from '../runtime/loaded-model';
+import type { ModelInfo } from '../runtime/loaded-model';
 import { DataError } from './chunk-reader';
 import type { InputFormat } from './formats';
 
@@ -34,7 +34,7 @@ async function peek(bucket: R2Bucket, key: string, gzip: boolean): Promise<Uint8
 }
 
 /** The CSV header (or [] for JSON Lines); an input that is not the format it claims fails here, with the reason. */
-export async function inspectInput(bucket: R2Bucket, key: string, { format, gzip }: InputFormat, model: LoadedModel): Promise<string[]> {
+export async function inspectInput(bucket: R2Bucket, key: string, { format, gzip }: InputFormat, model: ModelInfo): Promise<string[]> {
   const head = await peek(bucket, key, gzip);
   const newline = head.indexOf(10);
   const first = head.subarray(0, newline < 0 ? head.length : newline);

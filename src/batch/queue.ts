@@ -2,7 +2,8 @@
 import { startJob } from './jobs';
 import { isCreate, notificationSchema, parseInboxKey } from './notification';
 import { runChunk } from './chunk-worker';
-import type { ChunkMessage } from './job-object';
+import { jobStubByName } from './job-object';
+import type { ChunkMessage } from './job-types';
 
 /** Retry delay doubles with each attempt, from BATCH_RETRY_SECONDS, to at most a minute. */
 const backoff = (env: Env, attempts: number) => Math.min(60, Number(env.BATCH_RETRY_SECONDS) * 2 ** (attempts - 1));
@@ -16,7 +17,7 @@ export async function queue(batch: MessageBatch<unknown>, env: Env): Promise<voi
       message.ack();
     } catch (error) {
       console.error(`chunk ${message.body.chunk} of ${message.body.job}: ${String(error)}`);
-      await env.JOBS.get(env.JOBS.idFromName(message.body.job)).attemptFailed(message.body.chunk, String(error));
+      await jobStubByName(env, message.body.job).attemptFailed(message.body.chunk, String(error));
       message.retry({ delaySeconds: backoff(env, message.attempts) });
     }
   }
@@ -44,7 +45,7 @@ async function notifications(batch: MessageBatch<unknown>, env: Env): Promise<vo
 async function deadLetters(batch: MessageBatch<ChunkMessage>, env: Env): Promise<void> {
   for (const message of batch.messages) {
     const { job, chunk } = message.body;
-    await env.JOBS.get(env.JOBS.idFromName(job)).deadLettered(chunk);
+    await jobStubByName(env, job).deadLettered(chunk);
     message.ack();
   }
 }

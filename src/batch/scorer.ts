@@ -1,7 +1,7 @@
 // Scores a chunk's records in batches through the data plane; a bad record becomes an error line, never a failed chunk.
 import type { DatatypeName } from '../runtime/datatypes';
-import { infer } from '../runtime/inference';
-import type { LoadedModel, TensorSpec } from '../runtime/loaded-model';
+import type { ModelHandle } from '../runtime/data-plane';
+import type { ModelInfo, TensorSpec } from '../runtime/loaded-model';
 import type { RequestInput } from '../runtime/protocol';
 import { elementCount } from '../runtime/tensor-codec';
 import type { InputRecord, RecordError } from './records';
@@ -19,7 +19,7 @@ const DEFAULT_BATCH = 1024;
 /** How record fields become tensors: one feature per model input, or named columns of one [-1, F] input. */
 type Layout = { kind: 'inputs'; inputs: TensorSpec[] } | { kind: 'columns'; input: TensorSpec; features: string[] };
 
-function layoutOf(model: LoadedModel): Layout {
+function layoutOf(model: ModelInfo): Layout {
   const features = model.config.features;
   const [only] = model.inputs;
   if (features && model.inputs.length === 1 && only!.shape.length === 2 && only!.shape[1] === features.length) {
@@ -80,7 +80,7 @@ function requestFor(layout: Layout, rows: unknown[][][]): RequestInput[] {
 /** What every result and error line starts with: the record's line number and its id, if any. */
 const where = (record: InputRecord) => ({ line: record.line, ...(record.id !== undefined && { id: record.id }) });
 
-export async function scoreRecords(model: LoadedModel, records: InputRecord[]): Promise<ScoredChunk> {
+export async function scoreRecords(model: ModelHandle, records: InputRecord[]): Promise<ScoredChunk> {
   const layout = layoutOf(model);
   const lines = new Map<InputRecord, string>();
   const problems = new Map<InputRecord, RecordError>();
@@ -90,7 +90,7 @@ export async function scoreRecords(model: LoadedModel, records: InputRecord[]): 
     if (record.error) problems.set(record, record.error);
     else if (record.request) {
       try {
-        const { response } = await infer(model, record.request);
+        const { response } = await model.infer(record.request);
         lines.set(record, JSON.stringify({ ...where(record), response }));
       } catch (error) {
         problems.set(record, { code: 'invalid_request', message: (error as Error).message });
@@ -108,7 +108,7 @@ export async function scoreRecords(model: LoadedModel, records: InputRecord[]): 
   const batchSize = model.config.max_batch_size || DEFAULT_BATCH;
   const run = async (group: typeof pending): Promise<void> => {
     try {
-      const { response } = await infer(model, { inputs: requestFor(layout, group.map((p) => p.row)) });
+      const { response } = await model.infer({ inputs: requestFor(layout, group.map((p) => p.row)) });
       group.forEach(({ record }, i) => {
         const outputs = Object.fromEntries(
           response.outputs.map((o) => {

@@ -1,24 +1,21 @@
 // Per-model routes: metadata, readiness, configuration and inference (Open Inference Protocol).
 import { Hono, type Context } from 'hono';
-import { infer } from '../runtime/inference';
-import type { LoadedModel } from '../runtime/loaded-model';
-import { checkVersion, type ModelVersion } from '../runtime/model-repository';
-import type { ModelMetadata } from '../runtime/protocol';
-import { runtimeFor } from '../runtime/runtime';
-import { decodeRequestBody, encodeResponseBody, HEADER_LENGTH } from '../runtime/binary-body';
-import { runSequence, sequenceFlags } from '../sessions/sequence';
-import { limitBody, readBody, requestLimit } from './body';
-import { tritonConfig } from './triton-config';
+import { limitBody, readBody, requestLimit } from '../http/body';
+import { decodeRequestBody, encodeResponseBody, HEADER_LENGTH, type DecodedBody } from '../runtime/binary-body';
+import type { InferenceResult } from '../runtime/inference';
+import { checkVersion } from '../runtime/model-repository';
+import { sequenceFlags, type SequenceFlags } from '../runtime/sequence-flags';
+import { dataPlane } from '../serving';
 
 type Ctx = Context<{ Bindings: Env }>;
 
-function resolve(c: Ctx): Promise<ModelVersion> {
-  return runtimeFor(c.env).repository.resolve(c.req.param('name')!, checkVersion(c.req.param('version')));
-}
+/** Where a request that names a sequence goes: the sessions pattern provides it, `index.ts` passes it in. */
+export type SequenceRunner = (
+  env: Env,
+  call: { consumer: string; model: string; version?: string; flags: SequenceFlags; decoded: DecodedBody },
+) => Promise<InferenceResult>;
 
-function metadata(model: LoadedModel, versions: string[]): ModelMetadata {
-  return { name: model.name, versions, platform: 'onnx_onnxv1', inputs: model.inputs, outputs: model.outputs };
-}
+const target = (c: Ctx) => [c.req.param('name')!, checkVersion(c.req.param('version'))] as const;
 
 /** Registers a handler on both the latest-version path and the pinned `/versions/:version` path. */
 function both(app: Hono<{ Bindings: Env }>, method: 'get' | 'post', suffix: string, handler: (c: Ctx) => Promise<Response>) {
@@ -26,50 +23,46 @@ function both(app: Hono<{ Bindings: Env }>, method: 'get' | 'post', suffix: stri
   app[method](`/:name/versions/:version${suffix}`, handler);
 }
 
-export const modelRoutes = new Hono<{ Bindings: Env }>();
+export function modelRoutes(runSequence: SequenceRunner) {
+  const app = new Hono<{ Bindings: Env }>();
 
-both(modelRoutes, 'get', '', async (c) => {
-  const { repository, models } = runtimeFor(c.env);
-  const version = await resolve(c);
-  const model = await models.load(version);
-  return c.json(metadata(model, await repository.versions(version.name)), 200, { 'Model-Version': version.version });
-});
-
-both(modelRoutes, 'get', '/ready', async (c) => {
-  const version = await resolve(c);
-  const ready = await runtimeFor(c.env).models.load(version).then(
-    () => true,
-    () => false,
-  );
-  return c.json({ name: version.name, ready }, 200, { 'Model-Version': version.version });
-});
-
-both(modelRoutes, 'get', '/config', async (c) => {
-  const version = await resolve(c);
-  const model = await runtimeFor(c.env).models.load(version);
-  return c.json(tritonConfig(model), 200, { 'Model-Version': version.version });
-});
-
-modelRoutes.use('/:name/infer', limitBody(requestLimit));
-modelRoutes.use('/:name/versions/:version/infer', limitBody(requestLimit));
-
-both(modelRoutes, 'post', '/infer', async (c) => {
-  const started = performance.now();
-  const { models } = runtimeFor(c.env);
-  const version = await resolve(c);
-  const body = await readBody(c, requestLimit(c.env));
-  const decoded = await decodeRequestBody(body, c.req.header(HEADER_LENGTH), async () => (await models.load(version)).inputs);
-  const flags = sequenceFlags(decoded.request.parameters);
-  const reply = flags
-    ? await runSequence(c.env, c.var.consumer.id, version.name, c.req.param('version'), flags, decoded)
-    : await models.with(version, async (model) => {
-        const result = await infer(model, decoded.request, decoded.binary);
-        return { ...encodeResponseBody(result), version: version.version, inferMs: result.inferMs };
-      });
-  const rest = performance.now() - started - reply.inferMs;
-  return c.body(reply.body, 200, {
-    ...reply.headers,
-    'Model-Version': reply.version,
-    'Server-Timing': `infer;dur=${reply.inferMs.toFixed(3)}, rest;dur=${Math.max(0, rest).toFixed(3)}`,
+  both(app, 'get', '', async (c) => {
+    const { version, metadata } = await dataPlane(c.env).metadata(...target(c));
+    return c.json(metadata, 200, { 'Model-Version': version });
   });
-});
+
+  both(app, 'get', '/ready', async (c) => {
+    const [name] = target(c);
+    const { version, ready } = await dataPlane(c.env).ready(...target(c));
+    return c.json({ name, ready }, 200, { 'Model-Version': version });
+  });
+
+  both(app, 'get', '/config', async (c) => {
+    const { version, config } = await dataPlane(c.env).config(...target(c));
+    return c.json(config, 200, { 'Model-Version': version });
+  });
+
+  app.use('/:name/infer', limitBody(requestLimit));
+  app.use('/:name/versions/:version/infer', limitBody(requestLimit));
+
+  both(app, 'post', '/infer', async (c) => {
+    const started = performance.now();
+    const [name, version] = target(c);
+    const body = await readBody(c, requestLimit(c.env));
+    const result = await dataPlane(c.env).hold(name, version, async (model) => {
+      const decoded = await decodeRequestBody(body, c.req.header(HEADER_LENGTH), async () => model.inputs);
+      const flags = sequenceFlags(decoded.request.parameters);
+      if (!flags) return model.infer(decoded.request, decoded.binary);
+      return runSequence(c.env, { consumer: c.var.consumer.id, model: model.name, version, flags, decoded });
+    });
+    const { body: encoded, headers } = encodeResponseBody(result);
+    const rest = performance.now() - started - result.inferMs;
+    return c.body(encoded, 200, {
+      ...headers,
+      'Model-Version': result.response.model_version!,
+      'Server-Timing': `infer;dur=${result.inferMs.toFixed(3)}, rest;dur=${Math.max(0, rest).toFixed(3)}`,
+    });
+  });
+
+  return app;
+}

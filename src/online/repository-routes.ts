@@ -5,18 +5,17 @@ import { requireAdmin } from '../auth';
 import { badRequest } from '../runtime/errors';
 import { checkModelName, checkVersion, parseModelConfig } from '../runtime/model-repository';
 import { parametersSchema, parseJson } from '../runtime/protocol';
-import { runtimeFor } from '../runtime/runtime';
-import { limitBody, modelLimit, optionalJson, requestLimit } from './body';
+import { dataPlane } from '../serving';
+import { limitBody, modelLimit, optionalJson, requestLimit } from '../http/body';
 
 const indexSchema = z.object({ ready: z.boolean().optional() });
 const loadSchema = z.object({ parameters: parametersSchema.optional() });
 const FILE_PARAMETER = /^file:([^/]+)\/model\.onnx$/;
 
-
 export const repositoryRoutes = new Hono<{ Bindings: Env }>()
   .post('/index', limitBody(requestLimit), async (c) => {
     const { ready } = await optionalJson(c, indexSchema);
-    const index = await runtimeFor(c.env).repository.index();
+    const index = await dataPlane(c.env).index();
     return c.json(ready ? index.filter((m) => m.state === 'READY') : index);
   })
   .use(requireAdmin())
@@ -35,10 +34,10 @@ export const repositoryRoutes = new Hono<{ Bindings: Env }>()
     const config = parameters.config;
     if (config !== undefined && typeof config !== 'string') throw badRequest('parameters.config must be a JSON string');
     if (files.length > 1) throw badRequest('upload one "file:<version>/model.onnx" parameter per load request');
-    const { repository } = runtimeFor(c.env);
+    const plane = dataPlane(c.env);
     if (files.length === 0) {
       if (config !== undefined) throw badRequest('parameters.config needs a "file:<version>/model.onnx" parameter beside it');
-      await repository.setLoaded(name, true);
+      await plane.setLoaded(name, true);
       return c.json({});
     }
     const [key, content] = files[0]!;
@@ -52,21 +51,16 @@ export const repositoryRoutes = new Hono<{ Bindings: Env }>()
     }
     const parsedConfig = config === undefined ? undefined : parseModelConfig(parseJson(config, 'parameters.config'), 'parameters.config');
     await upload(c.env, name, version, bytes, parsedConfig);
-    await repository.setLoaded(name, true);
+    await plane.setLoaded(name, true);
     return c.json({});
   })
   .post('/models/:name/unload', limitBody(requestLimit), async (c) => {
     await optionalJson(c, loadSchema);
-    await runtimeFor(c.env).repository.setLoaded(checkModelName(c.req.param('name')), false);
+    await dataPlane(c.env).setLoaded(checkModelName(c.req.param('name')), false);
     return c.json({});
   });
 
-async function upload(env: Env, name: string, version: string, bytes: Uint8Array, config: ReturnType<typeof parseModelConfig> | undefined) {
+function upload(env: Env, name: string, version: string, bytes: Uint8Array, config: ReturnType<typeof parseModelConfig> | undefined) {
   if (bytes.byteLength === 0) throw badRequest('model.onnx is empty');
-  const { repository, models } = runtimeFor(env);
-  // Proving the file loads is the validation: a session is created before anything is stored.
-  const stored = await repository.upload(name, version, bytes, config, async (candidate) => {
-    await models.load(candidate);
-  });
-  return stored.version;
+  return dataPlane(env).upload(name, version, bytes, config);
 }

@@ -1,6 +1,6 @@
 // Server health and metadata (Open Inference Protocol).
 import { Hono } from 'hono';
-import { startOrt } from '../runtime/ort';
+import { dataPlane } from '../serving';
 
 const EXTENSIONS = ['binary_tensor_data', 'classification', 'model_repository', 'model_configuration', 'parameters', 'sequence'];
 
@@ -9,10 +9,7 @@ export const healthRoutes = new Hono<{ Bindings: Env }>()
   .get('/health/live', (c) => c.json({ live: true }))
   .get('/health/ready', async (c) => {
     // Ready once ONNX Runtime is up in this isolate: the probe also warms it.
-    const ready = await startOrt().then(
-      () => true,
-      () => false,
-    );
+    const ready = await dataPlane(c.env).serverReady();
     return c.json({ ready }, ready ? 200 : 503);
   });
 

@@ -1,5 +1,5 @@
-// The data plane: validates a protocol request against the model, runs it, encodes the outputs.
-import { isDatatype, type DatatypeName } from './datatypes';
+// Inference on a loaded model: validates a protocol request against it, runs it, encodes the outputs.
+import { DATATYPES, isDatatype, type DatatypeName } from './datatypes';
 import { badRequest } from './errors';
 import type { LoadedModel, TensorSpec } from './loaded-model';
 import { ort } from './ort';
@@ -95,17 +95,15 @@ function requestedOutputs(model: LoadedModel, request: InferenceRequest, hidden:
   return request.outputs;
 }
 
-export async function infer(
-  model: LoadedModel,
-  request: InferenceRequest,
-  binary: (Uint8Array | undefined)[] = [],
-  state?: CarriedState,
-): Promise<InferenceResult> {
-  const feeds = decodeInputs(model, request, binary, state);
-  const stateOutputs = state?.outputs ?? [];
-  const outputs = requestedOutputs(model, request, stateOutputs);
+interface OutputPlan {
+  name: string;
+  binary: boolean;
+  classification?: number;
+}
+
+function planOutputs(model: LoadedModel, request: InferenceRequest, hidden: string[]): OutputPlan[] {
   const allBinary = booleanParameter(request.parameters?.binary_data_output, 'parameters.binary_data_output') ?? false;
-  const plans = outputs.map((output) => {
+  return requestedOutputs(model, request, hidden).map((output) => {
     const where = `outputs '${output.name}' parameters`;
     const classification = output.parameters?.classification;
     if (classification !== undefined && !(Number.isInteger(classification) && (classification as number) > 0)) {
@@ -117,49 +115,99 @@ export async function infer(
       classification: classification as number | undefined,
     };
   });
+}
 
-  const started = performance.now();
-  let results: ort.InferenceSession.ReturnType;
+/** Runs the session; what the graph itself rejects (e.g. an index out of range) is the client's 400. */
+export async function runSession(model: LoadedModel, feeds: Record<string, ort.Tensor>, fetches: string[]): Promise<ort.InferenceSession.ReturnType> {
   try {
-    const fetches = plans.map((p) => p.name);
-    results = await model.session.run(feeds, [...fetches, ...stateOutputs.filter((name) => !fetches.includes(name))]);
+    return await model.session.run(feeds, fetches);
   } catch (error) {
-    // Shapes and types were checked; what remains is data the graph itself rejects (e.g. an index out of range).
     throw badRequest(`model '${model.name}' rejected the inputs: ${String(error).slice(0, 300)}`);
   }
-  const inferMs = performance.now() - started;
+}
 
-  const payloads: Uint8Array[] = [];
-  const encoded = plans.map((plan): ResponseOutput => {
+function encodeOutputs(model: LoadedModel, plans: OutputPlan[], results: ort.InferenceSession.ReturnType) {
+  const binary: Uint8Array[] = [];
+  const outputs = plans.map((plan): ResponseOutput => {
     const spec = model.outputs.find((s) => s.name === plan.name)!;
     const tensor = results[plan.name]!;
     const { datatype, shape, data } = plan.classification
       ? classify(tensor, spec.datatype, plan.classification, model.config.labels)
       : { datatype: spec.datatype, shape: [...tensor.dims], data: undefined };
-    const asTensor = data ? new ort.Tensor('string', data, shape) : tensor;
     if (plan.binary) {
-      const bytes = tensorToBinary(datatype, asTensor);
-      payloads.push(bytes);
+      const bytes = tensorToBinary(datatype, data ? new ort.Tensor('string', data, shape) : tensor);
+      binary.push(bytes);
       return { name: plan.name, datatype, shape, parameters: { binary_data_size: bytes.byteLength } };
     }
     return { name: plan.name, datatype, shape, data: data ?? tensorToJson(datatype, tensor) };
   });
+  return { outputs, binary };
+}
 
+function storedOutputs(model: LoadedModel, names: string[], results: ort.InferenceSession.ReturnType): Record<string, StoredTensor> {
+  return Object.fromEntries(
+    names.map((name) => {
+      const spec = model.outputs.find((s) => s.name === name)!;
+      const tensor = results[name]!;
+      return [name, { datatype: spec.datatype, shape: [...tensor.dims], bytes: tensorToBinary(spec.datatype, tensor).slice() }];
+    }),
+  );
+}
+
+/** A protocol request on a loaded model: decode and check the inputs, run, encode the outputs. */
+export async function infer(model: LoadedModel, request: InferenceRequest, binary: (Uint8Array | undefined)[] = [], state?: CarriedState): Promise<InferenceResult> {
+  const feeds = decodeInputs(model, request, binary, state);
+  const stateOutputs = state?.outputs ?? [];
+  const plans = planOutputs(model, request, stateOutputs);
+  const fetches = plans.map((p) => p.name);
+
+  const started = performance.now();
+  const results = await runSession(model, feeds, [...fetches, ...stateOutputs.filter((name) => !fetches.includes(name))]);
+  const inferMs = performance.now() - started;
+
+  const { outputs, binary: payloads } = encodeOutputs(model, plans, results);
   return {
     response: {
       model_name: model.name,
       model_version: model.version,
       ...(request.id !== undefined && { id: request.id }),
-      outputs: encoded,
+      outputs,
     },
     binary: payloads,
     inferMs,
-    state: Object.fromEntries(
-      stateOutputs.map((name) => {
-        const spec = model.outputs.find((s) => s.name === name)!;
-        const tensor = results[name]!;
-        return [name, { datatype: spec.datatype, shape: [...tensor.dims], bytes: tensorToBinary(spec.datatype, tensor).slice() }];
-      }),
-    ),
+    state: storedOutputs(model, stateOutputs, results),
   };
+}
+
+/** A tensor as plain typed data, for callers inside the server that need no protocol JSON. */
+export interface HostTensor {
+  datatype: DatatypeName;
+  shape: number[];
+  /** Typed array of the datatype's element type (BOOL as 0/1 bytes, FP16 as bits); BYTES as strings. */
+  data: ArrayLike<number | bigint> | string[];
+}
+
+/** Runs a loaded model on host tensors, checked against the graph as protocol inputs are. */
+export async function runTensors(model: LoadedModel, inputs: Record<string, HostTensor>, fetches: string[]): Promise<Record<string, HostTensor>> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const [name, tensor] of Object.entries(inputs)) {
+    const spec = model.inputs.find((s) => s.name === name);
+    if (!spec) throw badRequest(`unknown input '${name}'; model '${model.name}' takes ${list(model.inputs)}`);
+    if (tensor.datatype !== spec.datatype) throw badRequest(`input '${name}': datatype ${tensor.datatype} does not match the model's ${spec.datatype}`);
+    checkShape(model, spec, tensor.shape);
+    if (tensor.data.length !== elementCount(tensor.shape)) throw badRequest(`input '${name}': ${tensor.data.length} elements, shape [${tensor.shape.join(', ')}] needs ${elementCount(tensor.shape)}`);
+    feeds[name] = new ort.Tensor(DATATYPES[spec.datatype].ort, tensor.data as never, tensor.shape);
+  }
+  const missing = model.inputs.filter((s) => !feeds[s.name]);
+  if (missing.length) throw badRequest(`missing input ${list(missing)}; model '${model.name}' takes ${list(model.inputs)}`);
+  const unknown = fetches.filter((name) => !model.outputs.some((s) => s.name === name));
+  if (unknown.length) throw badRequest(`unknown output '${unknown[0]}'; model '${model.name}' produces ${list(model.outputs)}`);
+  const results = await runSession(model, feeds, fetches);
+  return Object.fromEntries(
+    fetches.map((name) => {
+      const tensor = results[name]!;
+      const datatype = model.outputs.find((s) => s.name === name)!.datatype;
+      return [name, { datatype, shape: [...tensor.dims], data: tensor.data as HostTensor['data'] }];
+    }),
+  );
 }

@@ -12,13 +12,17 @@ export interface TensorSpec {
   shape: number[];
 }
 
-export interface LoadedModel {
+/** What a model is, without its session: what callers outside the data plane may see. */
+export interface ModelInfo {
   name: string;
   version: string;
   config: ModelConfig;
-  session: OrtSession;
   inputs: TensorSpec[];
   outputs: TensorSpec[];
+}
+
+export interface LoadedModel extends ModelInfo {
+  session: OrtSession;
 }
 
 type ValueMetadata = OrtSession['inputMetadata'][number];

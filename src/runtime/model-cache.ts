@@ -26,11 +26,6 @@ export class ModelCache {
     }
   }
 
-  /** Loads without keeping a user: warms the cache and surfaces load errors. */
-  async load(version: ModelVersion): Promise<LoadedModel> {
-    return this.with(version, async (model) => model);
-  }
-
   has(version: ModelVersion): boolean {
     return this.#slots.has(`${version.name}@${version.version}`);
   }

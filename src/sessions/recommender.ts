@@ -1,6 +1,5 @@
 // Ranking through the recommender graph: fold-in, scoring, masking and top-k all run inside the model.
-import { infer } from '../runtime/inference';
-import type { LoadedModel } from '../runtime/loaded-model';
+import type { DataPlane } from '../runtime/data-plane';
 
 export interface Rating {
   item_id: number;
@@ -19,21 +18,24 @@ export interface Ranking {
   known: boolean[];
 }
 
-const ids = (name: string, values: number[]) => ({ name, datatype: 'INT64', shape: [values.length], data: values });
+const ids = (values: number[]) => ({ datatype: 'INT64' as const, shape: [values.length], data: BigInt64Array.from(values, BigInt) });
 
-export async function rank(model: LoadedModel, ratings: Rating[], excluded: number[], k: number): Promise<Ranking> {
-  const { response } = await infer(model, {
-    inputs: [
-      ids('rated_ids', ratings.map((r) => r.item_id)),
-      { name: 'ratings', datatype: 'FP32', shape: [ratings.length], data: ratings.map((r) => r.rating) },
-      ids('excluded_ids', excluded),
-      ids('k', [k]),
-    ],
-  });
-  const output = (name: string) => response.outputs.find((o) => o.name === name)!.data as unknown[];
-  const [itemIds, titles, scores] = [output('item_ids') as number[], output('titles') as string[], output('scores') as number[]];
+export async function rank(plane: DataPlane, model: { name: string; version: string }, ratings: Rating[], excluded: number[], k: number): Promise<Ranking> {
+  const out = await plane.run(
+    model.name,
+    model.version,
+    {
+      rated_ids: ids(ratings.map((r) => r.item_id)),
+      ratings: { datatype: 'FP32', shape: [ratings.length], data: Float32Array.from(ratings, (r) => r.rating) },
+      excluded_ids: ids(excluded),
+      k: ids([k]),
+    },
+    ['item_ids', 'titles', 'scores', 'rated_known'],
+  );
+  const titles = out.titles!.data as string[];
+  const scores = out.scores!.data as Float32Array;
   return {
-    items: itemIds.map((item_id, i) => ({ item_id, title: titles[i]!, score: scores[i]! })),
-    known: output('rated_known') as boolean[],
+    items: Array.from(out.item_ids!.data as BigInt64Array, (id, i) => ({ item_id: Number(id), title: titles[i]!, score: scores[i]! })),
+    known: Array.from(out.rated_known!.data as Uint8Array, (b) => b !== 0),
   };
 }

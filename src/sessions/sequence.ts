@@ -1,34 +1,15 @@
-// Triton's sequence extension on /infer: requests with parameters.sequence_id go to that sequence's object.
-import { badRequest } from '../runtime/errors';
+// Triton's sequence extension on /infer: a request with parameters.sequence_id goes to that sequence's object.
 import type { DecodedBody } from '../runtime/binary-body';
-import type { Parameters } from '../runtime/protocol';
+import type { InferenceResult } from '../runtime/inference';
 import { unwrap } from '../runtime/outcome';
-import type { SequenceReply } from './sequence-object';
+import type { SequenceFlags } from '../runtime/sequence-flags';
+import { sequenceStub } from './sequence-object';
 
-export interface SequenceFlags {
-  sequenceId: string | number;
-  start: boolean;
-  end: boolean;
-}
-
-/** The sequence parameters of a request, or undefined when it is not part of a sequence. */
-export function sequenceFlags(parameters: Parameters | undefined): SequenceFlags | undefined {
-  const id = parameters?.sequence_id;
-  const { sequence_start: start = false, sequence_end: end = false } = parameters ?? {};
-  if (id === undefined) {
-    if (start !== false || end !== false) throw badRequest('parameters.sequence_start and sequence_end need parameters.sequence_id');
-    return undefined;
-  }
-  const validId = (typeof id === 'string' && id.length > 0 && id.length <= 128) || (Number.isSafeInteger(id) && id !== 0);
-  if (!validId) throw badRequest('parameters.sequence_id must be a non-zero integer or a string of 1-128 characters');
-  if (typeof start !== 'boolean') throw badRequest('parameters.sequence_start must be true or false');
-  if (typeof end !== 'boolean') throw badRequest('parameters.sequence_end must be true or false');
-  return { sequenceId: id as string | number, start, end };
-}
-
-export async function runSequence(env: Env, consumer: string, model: string, version: string | undefined, flags: SequenceFlags, decoded: DecodedBody): Promise<SequenceReply> {
-  // String and integer ids are distinct sequences, as in Triton.
-  const name = `${consumer}/${model}/${JSON.stringify(flags.sequenceId)}`;
-  const stub = env.SEQUENCES.get(env.SEQUENCES.idFromName(name));
+export async function runSequence(
+  env: Env,
+  call: { consumer: string; model: string; version?: string; flags: SequenceFlags; decoded: DecodedBody },
+): Promise<InferenceResult> {
+  const { consumer, model, version, flags, decoded } = call;
+  const stub = sequenceStub(env, consumer, model, flags.sequenceId);
   return unwrap(await stub.step({ model, version, ...flags, request: decoded.request, binary: decoded.binary }));
 }

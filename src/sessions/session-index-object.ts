@@ -34,3 +34,5 @@ export class SessionIndexObject extends DurableObject<Env> {
     return this.ctx.storage.sql.exec<Record<string, string>>('SELECT id, model, model_version, created_at FROM sessions ORDER BY created_at, id').toArray() as unknown as SessionListing[];
   }
 }
+
+export const indexStub = (env: Env, consumer: string) => env.SESSION_INDEX.get(env.SESSION_INDEX.idFromName(consumer));

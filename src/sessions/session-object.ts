@@ -1,73 +1,13 @@
 // One object per recommendation session: serialises its calls and keeps its history in SQLite.
 import { DurableObject } from 'cloudflare:workers';
 import { InferenceError, badRequest, notFound } from '../runtime/errors';
-import type { LoadedModel } from '../runtime/loaded-model';
-import { runtimeFor } from '../runtime/runtime';
 import { outcome, type Outcome } from '../runtime/outcome';
-import { SerialQueue } from './serial-queue';
-import { storedRow } from './stored-row';
+import { dataPlane } from '../serving';
 import { rank, type Rating, type RecommendedItem } from './recommender';
-
-export interface SessionStart {
-  id: string;
-  consumer: string;
-  model: string;
-  version: string;
-  idleTimeoutSeconds: number;
-  ratings: Rating[];
-  exclude: number[];
-}
-
-export type Feedback = { item_id: number; action: 'accept' | 'reject' } | { item_id: number; action: 'rate'; rating: number };
-
-export interface SessionSummary {
-  id: string;
-  model: string;
-  model_version: string;
-  created_at: string;
-  last_active_at: string;
-  expires_at: string;
-  ratings: number;
-  shown: number;
-  history: Step[];
-}
-
-export interface Step {
-  step: number;
-  at: string;
-  action: 'start' | 'recommend' | 'try_again' | 'accept' | 'reject' | 'rate';
-  items?: RecommendedItem[];
-  item_id?: number;
-  rating?: number;
-}
-
-export interface Answer {
-  id: string;
-  model_name: string;
-  model_version: string;
-  step: number;
-  items: RecommendedItem[];
-}
-
-interface SessionRow extends Record<string, SqlStorageValue> {
-  id: string;
-  consumer: string;
-  model: string;
-  version: string;
-  created_at: number;
-  last_active: number;
-  idle_timeout: number;
-}
-
-interface EventRow extends Record<string, SqlStorageValue> {
-  step: number;
-  at: number;
-  action: Step['action'];
-  item_id: number | null;
-  title: string | null;
-  score: number | null;
-  rating: number | null;
-}
+import { SerialQueue } from './serial-queue';
+import { indexStub } from './session-index-object';
+import type { Answer, EventRow, Feedback, SessionRow, SessionStart, SessionSummary, Step } from './session-types';
+import { storedRow } from './stored-row';
 
 /** Bounds one session's history so a client cannot grow an object without limit. */
 const MAX_EVENTS = 10_000;
@@ -91,9 +31,8 @@ export class SessionObject extends DurableObject<Env> {
   start(start: SessionStart): Promise<Outcome<SessionSummary>> {
     return this.#serial(async () => {
       if (this.#row()) throw new InferenceError(409, `session '${start.id}' already exists`);
-      const model = await this.#model(start.model, start.version);
       // Context ratings go through the graph once: it tells which items it knows.
-      const { known } = await rank(model, start.ratings, start.exclude, 1);
+      const { known } = await this.#rank(start, start.ratings, start.exclude, 1);
       const unknown = start.ratings.filter((_, i) => !known[i]).map((r) => r.item_id);
       if (unknown.length) throw badRequest(`context.ratings: unknown item_id ${unknown.slice(0, 10).join(', ')}`);
       const now = Date.now();
@@ -139,8 +78,7 @@ export class SessionObject extends DurableObject<Env> {
       if (seen.length + k > MAX_SEEN) {
         throw new InferenceError(409, `this session has seen ${seen.length} items, the most one session holds is ${MAX_SEEN}; start a new session`);
       }
-      const model = await this.#model(session.model, session.version);
-      const { items } = await rank(model, this.#ratings(), seen, k);
+      const { items } = await this.#rank(session, this.#ratings(), seen, k);
       for (const item of items) this.#record(step, now, tryAgain ? 'try_again' : 'recommend', item.item_id, item);
       return { id: session.id, model_name: session.model, model_version: session.version, step, items };
     });
@@ -155,8 +93,7 @@ export class SessionObject extends DurableObject<Env> {
         if (ratings.length >= MAX_RATINGS && !ratings.some((r) => r.item_id === feedback.item_id)) {
           throw new InferenceError(409, `this session holds ${MAX_RATINGS} ratings, the most one session folds in; start a new session`);
         }
-        const model = await this.#model(session.model, session.version);
-        const { known } = await rank(model, [{ item_id: feedback.item_id, rating: feedback.rating }], [], 1);
+        const { known } = await this.#rank(session, [{ item_id: feedback.item_id, rating: feedback.rating }], [], 1);
         if (!known[0]) throw badRequest(`item_id ${feedback.item_id} is not an item of model '${session.model}'`);
         this.#record(step, Date.now(), 'rate', feedback.item_id, null, feedback.rating);
       } else {
@@ -215,12 +152,12 @@ export class SessionObject extends DurableObject<Env> {
     const row = this.#row();
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
-    if (row) await indexOf(this.env, row.consumer).remove(row.id);
+    if (row) await indexStub(this.env, row.consumer).remove(row.id);
   }
 
-  async #model(name: string, version: string): Promise<LoadedModel> {
-    const { repository, models } = runtimeFor(this.env);
-    return models.load(await repository.resolve(name, version));
+  /** Ranks on the version the session pinned when it started. */
+  #rank(session: { model: string; version: string }, ratings: Rating[], excluded: number[], k: number) {
+    return rank(dataPlane(this.env), { name: session.model, version: session.version }, ratings, excluded, k);
   }
 
   #record(step: number, at: number, action: Step['action'], itemId: number | null, item: RecommendedItem | null, rating: number | null = null): void {
@@ -301,6 +238,5 @@ export class SessionObject extends DurableObject<Env> {
   }
 }
 
-export function indexOf(env: Env, consumer: string) {
-  return env.SESSION_INDEX.get(env.SESSION_INDEX.idFromName(consumer));
-}
+/** A session's object is named by its owner and id: another consumer's name reaches an empty object, so a 404. */
+export const sessionStub = (env: Env, consumer: string, id: string) => env.SESSIONS.get(env.SESSIONS.idFromName(`${consumer}/${id}`));

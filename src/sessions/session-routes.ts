@@ -1,13 +1,15 @@
 // Session URLs: create, inspect, list and end sessions; recommend, try again, and give feedback.
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
-import { limitBody, optionalJson, requestLimit } from '../online/body';
+import { limitBody, optionalJson, requestLimit } from '../http/body';
 import { badRequest, notFound } from '../runtime/errors';
 import { randomId } from '../runtime/ids';
 import { checkModelName, checkVersion } from '../runtime/model-repository';
-import { runtimeFor } from '../runtime/runtime';
 import { unwrap } from '../runtime/outcome';
-import { indexOf, MAX_RATINGS, MAX_SEEN, type Feedback } from './session-object';
+import { dataPlane } from '../serving';
+import { indexStub } from './session-index-object';
+import { MAX_RATINGS, MAX_SEEN, sessionStub } from './session-object';
+import type { Feedback } from './session-types';
 
 type Ctx = Context<{ Bindings: Env }>;
 
@@ -30,9 +32,6 @@ const feedbackSchema = z.discriminatedUnion('action', [
 
 const SESSION_ID = /^[0-9a-f]{32}$/;
 
-/** A session's object is named by its owner and id: another consumer's name reaches an empty object, so a 404. */
-const sessionStub = (env: Env, consumer: string, id: string) => env.SESSIONS.get(env.SESSIONS.idFromName(`${consumer}/${id}`));
-
 function sessionOf(c: Ctx) {
   const id = c.req.param('id')!;
   if (!SESSION_ID.test(id)) throw notFound('session not found: it never existed, was deleted, or expired after being idle');
@@ -43,11 +42,10 @@ export const sessionRoutes = new Hono<{ Bindings: Env }>()
   .use(limitBody(requestLimit))
   .post('/', async (c) => {
     const body = await optionalJson(c, createSchema);
-    const { repository, models } = runtimeFor(c.env);
-    const version = await repository.resolve(checkModelName(body.model), checkVersion(body.version));
+    // A model that cannot load fails here, before an object exists.
+    const version = await dataPlane(c.env).describe(checkModelName(body.model), checkVersion(body.version));
     const session = version.config.session;
     if (!session) throw badRequest(`model '${version.name}' does not support sessions (its config declares no "session")`);
-    await models.load(version); // a model that cannot load fails here, before an object exists
     const id = randomId(); // unguessable
     const consumer = c.var.consumer.id;
     const summary = unwrap(
@@ -61,10 +59,10 @@ export const sessionRoutes = new Hono<{ Bindings: Env }>()
         exclude: body.context.exclude,
       }),
     );
-    await indexOf(c.env, consumer).add({ id, model: summary.model, model_version: summary.model_version, created_at: summary.created_at });
+    await indexStub(c.env, consumer).add({ id, model: summary.model, model_version: summary.model_version, created_at: summary.created_at });
     return c.json({ ...summary, url: `/v2/sessions/${id}` }, 201, { Location: `/v2/sessions/${id}`, 'Model-Version': summary.model_version });
   })
-  .get('/', async (c) => c.json({ sessions: await indexOf(c.env, c.var.consumer.id).list() }))
+  .get('/', async (c) => c.json({ sessions: await indexStub(c.env, c.var.consumer.id).list() }))
   .get('/:id', async (c) => {
     const summary = unwrap(await sessionOf(c).summary());
     return c.json(summary, 200, { 'Model-Version': summary.model_version });

@@ -1,5 +1,5 @@
 // Triton's model configuration extension: the config as Triton's ModelConfig JSON, plus our own fields.
-import type { LoadedModel, TensorSpec } from '../runtime/loaded-model';
+import type { ModelInfo, TensorSpec } from './loaded-model';
 
 const tensorConfig = (batched: boolean) => (spec: TensorSpec) => ({
   name: spec.name,
@@ -8,7 +8,7 @@ const tensorConfig = (batched: boolean) => (spec: TensorSpec) => ({
   dims: batched ? spec.shape.slice(1) : spec.shape,
 });
 
-export function tritonConfig(model: LoadedModel) {
+export function tritonConfig(model: ModelInfo) {
   const { max_batch_size, platform, ...rest } = model.config;
   const batched = max_batch_size > 0 && [...model.inputs, ...model.outputs].every((s) => s.shape[0] === -1);
   return {
