@@ -14,7 +14,8 @@ const text = (value: string) => {
 /** Module names must equal the specifiers index.js imports, resolved against index.js itself. */
 function importedModules(indexJs: string): Map<string, 'wasm' | 'data' | 'text'> {
   const modules = new Map<string, 'wasm' | 'data' | 'text'>();
-  for (const match of indexJs.matchAll(/^import\s+\w+\s+from\s+"\.\/([^"]+)";$/gm)) {
+  // Minified or not: `import x from "./name";` anywhere in the file.
+  for (const match of indexJs.matchAll(/\bimport\s*[\w$]+\s*from\s*"\.\/([^"]+)"/g)) {
     const name = match[1]!;
     if (name.endsWith('.wasm')) modules.set(name, 'wasm');
     else if (name.endsWith('.onnx') || name.endsWith('.bin')) modules.set(name, 'data');

@@ -1,4 +1,5 @@
 // Folder rules, read from the sources' own imports: the core imports no pattern, patterns import no other pattern.
+/// <reference types="vite/client" />
 import { describe, expect, it } from 'vitest';
 
 const sources = import.meta.glob<string>('../src/**/*.ts', { query: '?raw', import: 'default', eager: true });
