@@ -9,8 +9,9 @@ export default defineConfig({
   plugins: [
     cloudflareTest({
       wrangler: { configPath: './wrangler.toml' },
-      // Failing chunks retry at once in tests, so the dead-letter path runs in seconds.
-      miniflare: { bindings: { BATCH_RETRY_SECONDS: '0' } },
+      // Failing chunks retry at once in tests, so the dead-letter path runs in seconds; files written
+      // straight into R2 are seen at once.
+      miniflare: { bindings: { BATCH_RETRY_SECONDS: '0', REPOSITORY_TTL_SECONDS: '0' } },
     }),
   ],
   test: { include: ['test/**/*.test.ts'], testTimeout: 30_000, hookTimeout: 60_000 },

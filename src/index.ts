@@ -19,6 +19,14 @@ app.onError((error, c) => {
 });
 app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
 
+// The runtime and Cloudflare compress JSON for clients that accept it; Triton's clients read only
+// inference answers compressed, so everything else (errors above all) goes out as written.
+app.use('*', async function plainUnlessInference(c, next) {
+  await next();
+  if (c.res.ok && c.req.method === 'POST' && c.req.path.endsWith('/infer')) return;
+  c.header('Content-Encoding', 'identity'); // workerd
+  c.header('Cache-Control', 'no-transform'); // Cloudflare's edge
+});
 app.route('/v2', healthRoutes);
 app.use('/v2/*', requireConsumer());
 app.use('/v2', requireConsumer());

@@ -30,7 +30,7 @@ describe('server', () => {
 
   it('describes itself and its extensions', async () => {
     const body = (await (await call('/v2')).json()) as { name: string; version: string; extensions: string[] };
-    expect(body.name).toBe('edge-inference');
+    expect(body.name).toBe('triton');
     expect(body.version).toMatch(/^\d+\.\d+\.\d+$/);
     expect(body.extensions).toEqual(expect.arrayContaining(['binary_tensor_data', 'classification', 'model_repository', 'model_configuration']));
   });
@@ -61,7 +61,7 @@ describe('model metadata', () => {
   it('reports readiness per model and version', async () => {
     expect(await (await call('/v2/models/iris/ready')).json()).toEqual({ name: 'iris', ready: true });
     expect(await (await call('/v2/models/iris/versions/1/ready')).json()).toEqual({ name: 'iris', ready: true });
-    await expectError(await call('/v2/models/nope/ready'), 404, /model 'nope' not found/);
+    await expectError(await call('/v2/models/nope/ready'), 404, /^Request for unknown model: 'nope' is not found$/);
   });
 
   it('returns the model configuration in Triton form with the labels', async () => {
@@ -69,15 +69,15 @@ describe('model metadata', () => {
     expect(config.name).toBe('iris');
     expect(config.labels).toEqual(irisConfig.labels);
     expect(config.max_batch_size).toBe(irisConfig.max_batch_size);
-    expect(config.input).toEqual([{ name: 'input', data_type: 'TYPE_FP32', dims: [4] }]);
-    expect(config.output[1]).toEqual({ name: 'label', data_type: 'TYPE_INT64', dims: [] });
+    expect(config.input).toEqual([{ name: 'input', data_type: 'TYPE_FP32', dims: [4], format: 'FORMAT_NONE', is_shape_tensor: false, allow_ragged_batch: false, optional: false }]);
+    expect(config.output[1]).toEqual({ name: 'label', data_type: 'TYPE_INT64', dims: [], label_filename: '', is_shape_tensor: false });
   });
 
   it('answers 404 for unknown models and versions, 400 for malformed versions', async () => {
-    await expectError(await call('/v2/models/nope'), 404, /model 'nope' not found/);
+    await expectError(await call('/v2/models/nope'), 404, /^Request for unknown model: 'nope' is not found$/);
     await expectError(await call('/v2/models/iris/versions/7'), 404, /no version '7'.*versions: 1/);
     await expectError(await call('/v2/models/iris/versions/latest'), 400, /positive integer/);
-    await expectError(await postJson('/v2/models/nope/infer', irisRequest([[1, 2, 3, 4]])), 404, /model 'nope' not found/);
+    await expectError(await postJson('/v2/models/nope/infer', irisRequest([[1, 2, 3, 4]])), 404, /^Request for unknown model: 'nope' is not found$/);
   });
 });
 

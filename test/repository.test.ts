@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { infer } from '../src/runtime/inference';
 import { ModelCache } from '../src/runtime/model-cache';
-import { parseModelConfig, type ModelVersion } from '../src/runtime/model-repository';
+import { parseModelConfig } from '../src/runtime/model-config';
+import type { ModelVersion } from '../src/runtime/model-repository';
 import corrupt from './fixtures/models/corrupt.onnx';
 import echo from './fixtures/models/echo.onnx';
 import irisV2 from './fixtures/models/iris-v2.onnx';
@@ -110,6 +111,7 @@ describe('model cache', () => {
     version: '1',
     config: parseModelConfig({}, 'config'),
     size: buffer.byteLength,
+    key: `${name}@1`,
     source: 'bundled',
     bytes: async () => new Uint8Array(buffer),
   });

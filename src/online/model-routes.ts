@@ -34,7 +34,8 @@ export function modelRoutes(runSequence: SequenceRunner) {
   both(app, 'get', '/ready', async (c) => {
     const [name] = target(c);
     const { version, ready } = await dataPlane(c.env).ready(...target(c));
-    return c.json({ name, ready }, 200, { 'Model-Version': version });
+    // The status is the answer (200 ready, 4xx not), as the protocol says and clients check.
+    return c.json({ name, ready }, ready ? 200 : 400, { 'Model-Version': version });
   });
 
   both(app, 'get', '/config', async (c) => {

@@ -2,15 +2,60 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { requireAdmin } from '../auth';
-import { badRequest } from '../runtime/errors';
-import { checkModelName, checkVersion, parseModelConfig } from '../runtime/model-repository';
-import { parametersSchema, parseJson } from '../runtime/protocol';
-import { dataPlane } from '../serving';
 import { limitBody, modelLimit, optionalJson, requestLimit } from '../http/body';
+import { InferenceError, badRequest, notFound } from '../runtime/errors';
+import { checkModelName, checkRepositoryFile, checkVersion, type RepositoryFile } from '../runtime/model-repository';
+import { parametersSchema } from '../runtime/protocol';
+import { dataPlane } from '../serving';
 
 const indexSchema = z.object({ ready: z.boolean().optional() });
 const loadSchema = z.object({ parameters: parametersSchema.optional() });
-const FILE_PARAMETER = /^file:([^/]+)\/model\.onnx$/;
+
+function decodeBase64(key: string, content: unknown): Uint8Array {
+  if (typeof content !== 'string') throw badRequest(`parameters["${key}"] must be a base64 string`);
+  try {
+    return Uint8Array.from(atob(content), (ch) => ch.charCodeAt(0));
+  } catch {
+    throw badRequest(`parameters["${key}"] is not valid base64`);
+  }
+}
+
+/**
+ * The files of a Triton load request: `file:<path>` parameters (base64), and `config` (a JSON string),
+ * which stands for the model's config.json. A bare version (`file:2`) means that version's model.onnx.
+ */
+function loadFiles(parameters: Record<string, unknown>): Map<RepositoryFile, Uint8Array> {
+  const files = new Map<RepositoryFile, Uint8Array>();
+  for (const [key, content] of Object.entries(parameters)) {
+    if (!key.startsWith('file:')) continue;
+    const path = key.slice('file:'.length);
+    const file = checkRepositoryFile(/^\d+$/.test(path) ? `${checkVersion(path)}/model.onnx` : path);
+    const bytes = decodeBase64(key, content);
+    if (file.endsWith('model.onnx') && bytes.byteLength === 0) throw badRequest(`parameters["${key}"]: model.onnx is empty`);
+    files.set(file, bytes);
+  }
+  const { config } = parameters;
+  if (config !== undefined) {
+    if (typeof config !== 'string') throw badRequest('parameters.config must be a JSON string');
+    try {
+      JSON.parse(config);
+    } catch (error) {
+      throw badRequest(`parameters.config is not valid JSON: ${(error as Error).message}`);
+    }
+    files.set('config.json', new TextEncoder().encode(config));
+  }
+  return files;
+}
+
+/** Load failures name the model and say "failed to load", as Triton's clients look for. */
+async function failedToLoad<T>(name: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!(error instanceof InferenceError) || error.status === 409 || error.message.startsWith('failed to load')) throw error;
+    throw new InferenceError(error.status, `failed to load '${name}': ${error.message}`);
+  }
+}
 
 export const repositoryRoutes = new Hono<{ Bindings: Env }>()
   .post('/index', limitBody(requestLimit), async (c) => {
@@ -23,35 +68,21 @@ export const repositoryRoutes = new Hono<{ Bindings: Env }>()
     const name = checkModelName(c.req.param('name'));
     const version = checkVersion(c.req.param('version'));
     const bytes = new Uint8Array(await c.req.arrayBuffer());
-    const stored = await upload(c.env, name, version, bytes, undefined);
-    return c.json({ name, version: stored, state: 'READY' }, 201, { Location: `/v2/models/${name}/versions/${stored}` });
+    if (bytes.byteLength === 0) throw badRequest('model.onnx is empty');
+    await dataPlane(c.env).write(name, new Map<RepositoryFile, Uint8Array>([[`${version}/model.onnx`, bytes]]));
+    return c.json({ name, version, state: 'READY' }, 201, { Location: `/v2/models/${name}/versions/${version}` });
   })
-  // Triton's load: parameters.config (JSON string) and "file:<version>/model.onnx" (base64) upload a version.
+  // Triton's load: with files or a config it writes them (each new version proved to load first); then the model serves.
   .post('/models/:name/load', limitBody(modelLimit), async (c) => {
     const name = checkModelName(c.req.param('name'));
-    const { parameters = {} } = await optionalJson(c, loadSchema);
-    const files = Object.entries(parameters).filter(([key]) => key.startsWith('file:'));
-    const config = parameters.config;
-    if (config !== undefined && typeof config !== 'string') throw badRequest('parameters.config must be a JSON string');
-    if (files.length > 1) throw badRequest('upload one "file:<version>/model.onnx" parameter per load request');
-    const plane = dataPlane(c.env);
-    if (files.length === 0) {
-      if (config !== undefined) throw badRequest('parameters.config needs a "file:<version>/model.onnx" parameter beside it');
+    await failedToLoad(name, async () => {
+      const { parameters = {} } = await optionalJson(c, loadSchema);
+      const files = loadFiles(parameters);
+      const plane = dataPlane(c.env);
+      if (files.size) await plane.write(name, files);
+      else if (!(await plane.has(name))) throw notFound('no model of that name in the repository');
       await plane.setLoaded(name, true);
-      return c.json({});
-    }
-    const [key, content] = files[0]!;
-    const version = checkVersion(FILE_PARAMETER.exec(key)?.[1] ?? key);
-    if (typeof content !== 'string') throw badRequest(`parameters["${key}"] must be a base64 string`);
-    let bytes: Uint8Array;
-    try {
-      bytes = Uint8Array.from(atob(content), (ch) => ch.charCodeAt(0));
-    } catch {
-      throw badRequest(`parameters["${key}"] is not valid base64`);
-    }
-    const parsedConfig = config === undefined ? undefined : parseModelConfig(parseJson(config, 'parameters.config'), 'parameters.config');
-    await upload(c.env, name, version, bytes, parsedConfig);
-    await plane.setLoaded(name, true);
+    });
     return c.json({});
   })
   .post('/models/:name/unload', limitBody(requestLimit), async (c) => {
@@ -59,8 +90,3 @@ export const repositoryRoutes = new Hono<{ Bindings: Env }>()
     await dataPlane(c.env).setLoaded(checkModelName(c.req.param('name')), false);
     return c.json({});
   });
-
-function upload(env: Env, name: string, version: string, bytes: Uint8Array, config: ReturnType<typeof parseModelConfig> | undefined) {
-  if (bytes.byteLength === 0) throw badRequest('model.onnx is empty');
-  return dataPlane(env).upload(name, version, bytes, config);
-}

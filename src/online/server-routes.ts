@@ -1,5 +1,6 @@
 // Server health and metadata (Open Inference Protocol).
 import { Hono } from 'hono';
+import { badRequest } from '../runtime/errors';
 import { dataPlane } from '../serving';
 
 const EXTENSIONS = ['binary_tensor_data', 'classification', 'model_repository', 'model_configuration', 'parameters', 'sequence'];
@@ -13,6 +14,12 @@ export const healthRoutes = new Hono<{ Bindings: Env }>()
     return c.json({ ready }, ready ? 200 : 503);
   });
 
-export const serverRoutes = new Hono<{ Bindings: Env }>().get('/', (c) =>
-  c.json({ name: 'edge-inference', version: c.env.SERVER_VERSION, extensions: EXTENSIONS }),
-);
+/** Triton's shared-memory extensions need memory shared with the client's host: a Worker has none to share. */
+const noSharedMemory = (kind: string) => () => {
+  throw badRequest(`${kind} shared memory is not supported by this server: send tensors in the request body (JSON or the binary tensor extension)`);
+};
+
+export const serverRoutes = new Hono<{ Bindings: Env }>()
+  .get('/', (c) => c.json({ name: c.env.SERVER_NAME, version: c.env.SERVER_VERSION, extensions: EXTENSIONS }))
+  .all('/systemsharedmemory/*', noSharedMemory('system'))
+  .all('/cudasharedmemory/*', noSharedMemory('CUDA'));

@@ -2,8 +2,8 @@
 import { infer, runTensors, type CarriedState, type HostTensor, type InferenceResult } from './inference';
 import type { LoadedModel, ModelInfo } from './loaded-model';
 import { ModelCache } from './model-cache';
-import type { ModelConfig } from './model-config';
-import { ModelRepository, type BundledModel, type IndexEntry } from './model-repository';
+import { InferenceError } from './errors';
+import { ModelRepository, type BundledModel, type IndexEntry, type ModelVersion, type RepositoryFile } from './model-repository';
 import { startOrt } from './ort';
 import type { InferenceRequest, ModelMetadata } from './protocol';
 import { tritonConfig } from './triton-config';
@@ -40,6 +40,7 @@ function handleOf(model: LoadedModel): ModelHandle {
 export class DataPlane {
   readonly #repository: ModelRepository;
   readonly #cache: ModelCache;
+  readonly #checked = new Map<string, string>();
 
   constructor(settings: DataPlaneSettings) {
     this.#repository = new ModelRepository(settings.bucket, settings.bundled, settings.repositoryTtlMs);
@@ -98,17 +99,46 @@ export class DataPlane {
     );
   }
 
-  index(): Promise<IndexEntry[]> {
-    return this.#repository.index();
+  /**
+   * Triton's repository index. Files synced into R2 bypass the upload route, so a version not yet
+   * loaded in this isolate is loaded here: one that fails is UNAVAILABLE with the reason.
+   */
+  async index(): Promise<IndexEntry[]> {
+    const entries = await this.#repository.index();
+    for (const entry of entries) {
+      if (entry.state !== 'READY') continue;
+      const reason = await this.#check(await this.#repository.resolve(entry.name, entry.version));
+      if (reason) Object.assign(entry, { state: 'UNAVAILABLE', reason });
+    }
+    return entries;
   }
 
   setLoaded(name: string, loaded: boolean): Promise<void> {
     return this.#repository.setLoaded(name, loaded);
   }
 
-  /** Stores a new version once ONNX Runtime has proved it loads: a session is created before anything is written. */
-  async upload(name: string, version: string, bytes: Uint8Array, config: ModelConfig | undefined): Promise<string> {
-    const stored = await this.#repository.upload(name, version, bytes, config, (candidate) => this.#cache.with(candidate, async () => undefined));
-    return stored.version;
+  has(name: string): Promise<boolean> {
+    return this.#repository.has(name);
+  }
+
+  /** Writes a model's files (configs and new versions) once ONNX Runtime has proved each new version loads with its config. */
+  write(name: string, files: Map<RepositoryFile, Uint8Array>): Promise<string[]> {
+    return this.#repository.write(name, files, async (candidate) => {
+      await this.#cache.with(candidate, async () => undefined);
+    });
+  }
+
+  /** Why a version cannot load ('' when it can), remembered per exact file and config. */
+  async #check(version: ModelVersion): Promise<string> {
+    if (version.source === 'bundled') return '';
+    let reason = this.#checked.get(version.key);
+    if (reason === undefined) {
+      reason = await this.#cache.with(version, async () => '').catch((error: unknown) => {
+        if (!(error instanceof InferenceError)) throw error;
+        return error.message;
+      });
+      this.#checked.set(version.key, reason);
+    }
+    return reason;
   }
 }

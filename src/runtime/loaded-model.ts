@@ -1,7 +1,7 @@
 // A model version with its ORT session and its tensor metadata, read from the ONNX graph itself.
 import { datatypeOfOrt, type DatatypeName } from './datatypes';
-import { badRequest } from './errors';
-import type { ModelConfig } from './model-config';
+import { InferenceError, badRequest } from './errors';
+import type { ModelConfig, TensorConfig } from './model-config';
 import type { ModelVersion } from './model-repository';
 import { createSession, type OrtSession } from './ort';
 
@@ -27,34 +27,71 @@ export interface LoadedModel extends ModelInfo {
 
 type ValueMetadata = OrtSession['inputMetadata'][number];
 
+/** ONNX dimensions with neither a value nor a name arrive as 2^32 - 1: like named ones, they are dynamic. */
+const isFixed = (d: unknown): d is number => typeof d === 'number' && d >= 0 && d <= 0x7fffffff;
+
 function specOf(meta: ValueMetadata, role: string): TensorSpec {
   const datatype = meta.isTensor ? datatypeOfOrt(meta.type) : undefined;
   if (!meta.isTensor || !datatype) {
     throw badRequest(`${role} '${meta.name}' is ${meta.isTensor ? `a ${meta.type} tensor` : 'not a tensor'}, which the protocol cannot carry`);
   }
-  return { name: meta.name, datatype, shape: meta.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) };
+  return { name: meta.name, datatype, shape: meta.shape.map((d) => (isFixed(d) ? d : -1)) };
 }
 
-/** Creates the session; a file ORT cannot load, or whose tensors the protocol cannot carry, is a 400. */
+/** Triton's TYPE_* names for the protocol's datatypes. */
+export const configDatatype = (datatype: DatatypeName) => `TYPE_${datatype === 'BYTES' ? 'STRING' : datatype}`;
+
+/**
+ * Checks the config's inputs or outputs against the graph's: each must exist with the same datatype and
+ * compatible dims (with max_batch_size > 0 the batch dim is implicit, as in Triton). Returns the graph's
+ * specs with dynamic dims narrowed where the config fixes them.
+ */
+function reconcile(specs: TensorSpec[], declared: TensorConfig[] | undefined, role: 'input' | 'output', config: ModelConfig): TensorSpec[] {
+  const narrowed = new Map<string, TensorSpec>();
+  declared?.forEach((entry, i) => {
+    const where = `config ${role}[${i}] '${entry.name}'`;
+    const spec = specs.find((s) => s.name === entry.name);
+    if (!spec) throw badRequest(`${where}: the model has no ${role} of that name (it has ${specs.map((s) => `'${s.name}'`).join(', ')})`);
+    if (entry.data_type !== undefined && entry.data_type !== configDatatype(spec.datatype)) {
+      throw badRequest(`${where}: data_type ${entry.data_type} does not match the model's ${configDatatype(spec.datatype)}`);
+    }
+    if (entry.dims === undefined || entry.reshape !== undefined) return;
+    const dims = config.max_batch_size > 0 ? [-1, ...entry.dims] : entry.dims;
+    const graph = `[${spec.shape.join(', ')}]`;
+    if (dims.length !== spec.shape.length || dims.some((d, k) => d !== -1 && spec.shape[k] !== -1 && d !== spec.shape[k])) {
+      const batch = config.max_batch_size > 0 ? ' (with max_batch_size > 0 the batch dimension is implicit)' : '';
+      throw badRequest(`${where}: dims [${entry.dims.join(', ')}] do not match the model's ${graph}${batch}`);
+    }
+    if (config.max_batch_size > 0 && spec.shape[0] !== -1) throw badRequest(`${where}: max_batch_size > 0 needs a dynamic first dimension, the model's is ${graph}`);
+    narrowed.set(spec.name, { ...spec, shape: spec.shape.map((d, k) => (d === -1 ? dims[k]! : d)) });
+  });
+  return specs.map((s) => narrowed.get(s.name) ?? s);
+}
+
+/** Creates the session; a file ORT cannot load, whose tensors the protocol cannot carry, or that its config contradicts, is a 400. */
 export async function loadModel(version: ModelVersion): Promise<LoadedModel> {
+  const failed = `failed to load '${version.name}' version ${version.version}`;
+  if (version.problem) throw badRequest(`${failed}: ${version.problem}`);
   const bytes = await version.bytes();
   let session: OrtSession;
   try {
     session = await createSession(bytes);
   } catch (error) {
-    throw badRequest(`model '${version.name}' version ${version.version} cannot be loaded by ONNX Runtime: ${String(error).slice(0, 300)}`);
+    throw badRequest(`${failed}: it cannot be loaded by ONNX Runtime: ${String(error).slice(0, 300)}`);
   }
   try {
+    const { config } = version;
     return {
       name: version.name,
       version: version.version,
-      config: version.config,
+      config,
       session,
-      inputs: session.inputMetadata.map((m) => specOf(m, 'input')),
-      outputs: session.outputMetadata.map((m) => specOf(m, 'output')),
+      inputs: reconcile(session.inputMetadata.map((m) => specOf(m, 'input')), config.input, 'input', config),
+      outputs: reconcile(session.outputMetadata.map((m) => specOf(m, 'output')), config.output, 'output', config),
     };
   } catch (error) {
     await session.release();
+    if (error instanceof InferenceError) throw new InferenceError(error.status, `${failed}: ${error.message}`);
     throw error;
   }
 }

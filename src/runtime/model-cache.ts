@@ -27,11 +27,11 @@ export class ModelCache {
   }
 
   has(version: ModelVersion): boolean {
-    return this.#slots.has(`${version.name}@${version.version}`);
+    return this.#slots.has(version.key);
   }
 
   #acquire(version: ModelVersion): Slot {
-    const key = `${version.name}@${version.version}`;
+    const key = version.key;
     let slot = this.#slots.get(key);
     if (slot) {
       this.#slots.delete(key); // re-insert: Map order is the recency order

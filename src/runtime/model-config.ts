@@ -1,6 +1,25 @@
-// A model's config.json: what the ONNX graph cannot say (labels, feature names, batch limit, state).
+// A model's configuration: Triton's ModelConfig (config.pbtxt or JSON) plus the server's own fields.
 import { z } from 'zod';
 import { isDatatype } from './datatypes';
+import { badRequest } from './errors';
+import { describeIssues } from './protocol';
+import { checkConfigJson, parseTextFormat } from './text-format';
+
+/** The server's own fields beside Triton's: what the graph cannot say, and descriptive facts about the model. */
+const EXTENSION_FIELDS = [
+  'description',
+  'labels',
+  'features',
+  'session',
+  'batch',
+  'sequence',
+  'training',
+  'licence',
+  'source',
+  'sample_rate',
+  'chunk_samples',
+  'classification_output',
+] as const;
 
 const idleTimeout = z.int().min(1).max(30 * 24 * 3600);
 
@@ -13,11 +32,31 @@ const stateSchema = z.object({
   initial: z.number().default(0),
 });
 
+/** Triton's ModelInput / ModelOutput, as far as the server reads them; the parser has checked the rest. */
+const tensorConfigSchema = z.looseObject({
+  name: z.string(),
+  data_type: z.string().optional(),
+  dims: z.array(z.int()).optional(),
+  reshape: z.looseObject({ shape: z.array(z.int()).optional() }).optional(),
+  label_filename: z.string().optional(),
+});
+
+const versionPolicySchema = z.looseObject({
+  latest: z.object({ num_versions: z.int().positive() }).optional(),
+  all: z.object({}).optional(),
+  specific: z.object({ versions: z.array(z.int()) }).optional(),
+});
+
 export const modelConfigSchema = z.looseObject({
+  name: z.string().optional(),
   description: z.string().optional(),
   platform: z.string().default('onnxruntime_onnx'),
+  backend: z.string().optional(),
   /** Largest first (batch) dimension accepted; 0 means the model takes no batch dimension. */
   max_batch_size: z.int().nonnegative().default(0),
+  input: z.array(tensorConfigSchema).optional(),
+  output: z.array(tensorConfigSchema).optional(),
+  version_policy: versionPolicySchema.optional(),
   labels: z.array(z.string()).optional(),
   features: z.array(z.string()).optional(),
   /** Interactive sessions on this model (POST /v2/sessions). */
@@ -36,4 +75,32 @@ export const modelConfigSchema = z.looseObject({
 });
 
 export type ModelConfig = z.infer<typeof modelConfigSchema>;
+export type TensorConfig = z.infer<typeof tensorConfigSchema>;
 export type StateConfig = z.infer<typeof stateSchema>;
+
+/** The file names a config may have, in the order one is preferred when a folder holds both. */
+export const CONFIG_FILES = ['config.pbtxt', 'config.json'] as const;
+export type ConfigFile = (typeof CONFIG_FILES)[number];
+
+function withDefaults(raw: Record<string, unknown>, where: string): ModelConfig {
+  const parsed = modelConfigSchema.safeParse(raw);
+  if (!parsed.success) throw badRequest(`${where}: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+/** A config given as JSON (Triton's protobuf JSON mapping, plus the server's fields). */
+export function parseModelConfig(raw: unknown, where: string): ModelConfig {
+  return withDefaults(checkConfigJson(raw, 'ModelConfig', EXTENSION_FIELDS, where), where);
+}
+
+/** A config file's text: `config.pbtxt` is protobuf text format, `config.json` is JSON. */
+export function parseConfigFile(file: ConfigFile, text: string, where: string): ModelConfig {
+  if (file === 'config.pbtxt') return withDefaults(parseTextFormat(text, 'ModelConfig', where), where);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw badRequest(`${where} is not valid JSON: ${(error as Error).message}`);
+  }
+  return parseModelConfig(raw, where);
+}

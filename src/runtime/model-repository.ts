@@ -1,7 +1,6 @@
-// The model repository: bundled models plus versions uploaded to R2, in Triton's name/version layout.
+// The model repository: bundled models plus the R2 bucket, both in Triton's layout (<name>/config.pbtxt, <name>/<version>/model.onnx).
 import { InferenceError, badRequest, notFound } from './errors';
-import { modelConfigSchema, type ModelConfig } from './model-config';
-import { describeIssues } from './protocol';
+import { CONFIG_FILES, parseConfigFile, parseModelConfig, type ConfigFile, type ModelConfig } from './model-config';
 
 /** A model as shipped inside the Worker bundle: one config, ONNX bytes per version. */
 export interface BundledModel {
@@ -15,7 +14,11 @@ export interface ModelVersion {
   config: ModelConfig;
   /** Size of the ONNX file in bytes. */
   size: number;
+  /** Names this exact model file and config: a changed config or a re-synced file is a new key. */
+  key: string;
   source: 'bundled' | 'r2';
+  /** Why this version cannot load, found before ONNX Runtime is asked (e.g. its config does not parse). */
+  problem?: string;
   bytes(): Promise<Uint8Array>;
 }
 
@@ -28,13 +31,21 @@ export interface IndexEntry {
 
 interface ModelEntry {
   versions: Map<string, ModelVersion>;
+  /** Versions the config's version_policy serves. */
+  served: string[];
   unloaded: boolean;
 }
 
-// R2 layout: <prefix><name>/<version>/model.onnx, <prefix><name>/<version>/config.json, <prefix><name>/unloaded
+/** Files a model folder may hold, relative to `models/<name>/`. */
+export type RepositoryFile = ConfigFile | `${string}/model.onnx` | `${string}/${ConfigFile}`;
+
+/** A config as read from one file, or why it could not be read. */
+type ConfigRead = { config: ModelConfig; etag: string } | { problem: string; etag: string };
+
 const PREFIX = 'models/';
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const VERSION = /^[1-9][0-9]{0,8}$/;
+const MODEL_FILE = 'model.onnx';
 
 export function checkModelName(name: string): string {
   if (!NAME.test(name)) throw badRequest(`model name '${name.slice(0, 80)}' must be 1-64 letters, digits, '_', '.' or '-'`);
@@ -49,16 +60,30 @@ export function checkVersion(version: string | undefined): string | undefined {
   return version;
 }
 
-export function parseModelConfig(raw: unknown, where: string): ModelConfig {
-  const parsed = modelConfigSchema.safeParse(raw);
-  if (!parsed.success) throw badRequest(`${where}: ${describeIssues(parsed.error)}`);
-  return parsed.data;
+/** A path under a model's folder that the repository stores: configs and ONNX files, nothing else. */
+export function checkRepositoryFile(path: string): RepositoryFile {
+  const [first, second, ...rest] = path.split('/');
+  if (second === undefined && CONFIG_FILES.includes(first as ConfigFile)) return path as RepositoryFile;
+  const ok = rest.length === 0 && VERSION.test(first ?? '') && (second === MODEL_FILE || CONFIG_FILES.includes(second as ConfigFile));
+  if (!ok) {
+    throw badRequest(`file '${path.slice(0, 80)}' is not one this server stores: config.pbtxt, config.json, <version>/model.onnx or <version>/config.pbtxt (ONNX models only)`);
+  }
+  return path as RepositoryFile;
 }
 
 const byVersion = (a: string, b: string) => Number(a) - Number(b);
+const unknownModel = (name: string, what = 'is not found') => notFound(`Request for unknown model: '${name.slice(0, 80)}' ${what}`);
+
+/** Triton's version_policy: which versions serve. Without one every version serves (sessions and jobs pin versions). */
+function servedVersions(config: ModelConfig | undefined, versions: string[]): string[] {
+  const policy = config?.version_policy;
+  if (policy?.latest) return versions.slice(-policy.latest.num_versions);
+  if (policy?.specific) return versions.filter((v) => policy.specific!.versions.includes(Number(v)));
+  return versions;
+}
 
 export class ModelRepository {
-  #bundled: Map<string, ModelEntry>;
+  readonly #bundled: Map<string, { config: ModelConfig; versions: Record<string, ArrayBuffer> }>;
   #listing?: { at: number; models: Promise<Map<string, ModelEntry>> };
 
   constructor(
@@ -68,83 +93,118 @@ export class ModelRepository {
     private readonly ttlMs: number,
   ) {
     this.#bundled = new Map(
-      Object.entries(bundled).map(([name, model]) => {
-        const config = parseModelConfig(model.config, `bundled model '${name}' config`);
-        const versions = Object.entries(model.versions).map(([version, buffer]): [string, ModelVersion] => [
-          version,
-          { name, version, config, size: buffer.byteLength, source: 'bundled', bytes: async () => new Uint8Array(buffer) },
-        ]);
-        return [name, { versions: new Map(versions), unloaded: false }];
+      Object.entries(bundled).map(([name, model]) => [name, { config: parseModelConfig(model.config, `bundled model '${name}' config`), versions: model.versions }]),
+    );
+  }
+
+  /** Every model version, bundled and in R2, with its state (Triton's repository index). */
+  async index(): Promise<IndexEntry[]> {
+    const models = await this.#models();
+    return [...models].flatMap(([name, entry]) =>
+      [...entry.versions.values()].map((v): IndexEntry => {
+        const reason = entry.unloaded
+          ? 'unloaded'
+          : v.problem
+            ? `failed to load '${name}' version ${v.version}: ${v.problem}`
+            : entry.served.includes(v.version)
+              ? ''
+              : 'not served: outside the version_policy';
+        return { name, version: v.version, state: reason ? 'UNAVAILABLE' : 'READY', reason };
       }),
     );
   }
 
-  /** Every model version, bundled and uploaded, with its state (Triton's repository index). */
-  async index(): Promise<IndexEntry[]> {
-    const models = await this.#models();
-    return [...models].flatMap(([name, entry]) =>
-      [...entry.versions.keys()].sort(byVersion).map((version) => ({
-        name,
-        version,
-        state: entry.unloaded ? ('UNAVAILABLE' as const) : ('READY' as const),
-        reason: entry.unloaded ? 'unloaded' : '',
-      })),
-    );
-  }
-
-  /** The named version, or the latest when none is given. */
+  /** The named version, or the latest one the version_policy serves when none is given. */
   async resolve(name: string, version?: string): Promise<ModelVersion> {
     const entry = (await this.#models()).get(name);
-    if (!entry) throw notFound(`model '${name.slice(0, 80)}' not found`);
-    if (entry.unloaded) throw notFound(`model '${name}' is unloaded; load it through POST /v2/repository/models/${name}/load`);
-    const wanted = version ?? this.versionsOf(entry).at(-1)!;
+    if (!entry) throw unknownModel(name);
+    if (entry.unloaded) throw unknownModel(name, `has no available versions: it is unloaded; load it through POST /v2/repository/models/${name}/load`);
+    const wanted = version ?? entry.served.at(-1);
+    if (wanted === undefined) throw unknownModel(name, 'has no available versions: its version_policy serves none');
     const found = entry.versions.get(wanted);
-    if (!found) throw notFound(`model '${name}' has no version '${wanted.slice(0, 20)}' (versions: ${this.versionsOf(entry).join(', ')})`);
+    if (!found) throw unknownModel(name, `has no version '${wanted.slice(0, 20)}' (versions: ${[...entry.versions.keys()].join(', ')})`);
+    if (!entry.served.includes(wanted)) throw unknownModel(name, `version ${wanted} is not served: its version_policy serves ${entry.served.join(', ') || 'none'}`);
     return found;
   }
 
   async versions(name: string): Promise<string[]> {
-    const entry = (await this.#models()).get(name);
-    return entry ? this.versionsOf(entry) : [];
+    return (await this.#models()).get(name)?.served ?? [];
+  }
+
+  /** Whether the repository (bundled or R2) has a model of this name, loaded or not. */
+  async has(name: string): Promise<boolean> {
+    return (await this.#models(true)).has(name);
   }
 
   /**
-   * Stores a new version in R2. Versions are immutable, so a session pinned to one never changes.
-   * `validate` must prove the bytes load (by creating a session) before anything is written.
+   * Writes a model's files. Versions are immutable, so anything pinned to one never changes: a file
+   * inside an existing version is a 409. `validate` must prove each new version loads (by creating a
+   * session with the config it will have) before anything is written.
    */
-  async upload(name: string, version: string, bytes: Uint8Array, config: ModelConfig | undefined, validate: (v: ModelVersion) => Promise<void>): Promise<ModelVersion> {
+  async write(name: string, files: Map<RepositoryFile, Uint8Array>, validate: (v: ModelVersion) => Promise<void>): Promise<string[]> {
     checkModelName(name);
-    checkVersion(version);
     const bucket = this.#requireBucket();
     const entry = (await this.#models(true)).get(name);
-    if (entry?.versions.has(version)) {
-      throw new InferenceError(409, `model '${name}' already has version ${version}; versions are immutable, upload a new one`);
+    const newVersions = new Set<string>();
+    for (const path of files.keys()) {
+      const version = path.includes('/') ? path.split('/')[0]! : undefined;
+      if (version === undefined) continue;
+      if (entry?.versions.has(version)) throw new InferenceError(409, `model '${name}' already has version ${version}; versions are immutable, upload a new one`);
+      newVersions.add(version);
     }
-    const inherited = entry && [...entry.versions.values()].sort((a, b) => byVersion(a.version, b.version)).at(-1)?.config;
-    const resolved = config ?? inherited ?? parseModelConfig({}, 'config');
-    const candidate: ModelVersion = { name, version, config: resolved, size: bytes.byteLength, source: 'r2', bytes: async () => bytes };
-    await validate(candidate);
-    await bucket.put(`${PREFIX}${name}/${version}/config.json`, JSON.stringify(resolved));
-    await bucket.put(`${PREFIX}${name}/${version}/model.onnx`, bytes);
+    for (const version of newVersions) if (!files.has(`${version}/${MODEL_FILE}`)) throw badRequest(`version ${version} of '${name}' has no ${MODEL_FILE}`);
+
+    const modelConfig = this.#configFrom(name, files, '') ?? this.#latestConfig(name, entry);
+    const candidates: ModelVersion[] = [...newVersions].map((version) => {
+      const bytes = files.get(`${version}/${MODEL_FILE}`)!;
+      const config = this.#configFrom(name, files, `${version}/`) ?? modelConfig;
+      return { name, version, config, size: bytes.byteLength, key: `candidate:${crypto.randomUUID()}`, source: 'r2', bytes: async () => bytes };
+    });
+    // A new model-level config must also fit the versions already there.
+    if (newVersions.size === 0 && entry) {
+      const latest = entry.versions.get(entry.served.at(-1) ?? '');
+      if (latest) candidates.push({ ...latest, config: modelConfig, key: `candidate:${crypto.randomUUID()}` });
+    }
+    for (const candidate of candidates) await validate(candidate);
+
+    // Configs before models: a version becomes visible with its model file, and by then its config is there.
+    const ordered = [...files].sort(([a], [b]) => Number(a.endsWith(MODEL_FILE)) - Number(b.endsWith(MODEL_FILE)));
+    for (const [path, bytes] of ordered) {
+      await bucket.put(`${PREFIX}${name}/${path}`, bytes);
+      // One config per folder: writing one kind replaces the other.
+      const file = CONFIG_FILES.find((f) => path.endsWith(f));
+      if (file) await bucket.delete(`${PREFIX}${name}/${path.slice(0, -file.length)}${CONFIG_FILES.find((f) => f !== file)}`);
+    }
     this.#listing = undefined;
-    return candidate;
+    return [...newVersions].sort(byVersion);
   }
 
   async setLoaded(name: string, loaded: boolean): Promise<void> {
     const bucket = this.#requireBucket();
-    if (!(await this.#models(true)).has(name)) throw notFound(`model '${name.slice(0, 80)}' not found`);
+    if (!(await this.#models(true)).has(name)) throw unknownModel(name);
     const key = `${PREFIX}${name}/unloaded`;
     await (loaded ? bucket.delete(key) : bucket.put(key, ''));
     this.#listing = undefined;
   }
 
+  /** The config a write carries for a folder ('' for the model, '<v>/' for a version), parsed; a bad one is a 400. */
+  #configFrom(name: string, files: Map<RepositoryFile, Uint8Array>, folder: string): ModelConfig | undefined {
+    for (const file of CONFIG_FILES) {
+      const bytes = files.get(`${folder}${file}` as RepositoryFile);
+      if (bytes) return parseConfigFile(file, new TextDecoder().decode(bytes), `model '${name}' ${folder}${file}`);
+    }
+    return undefined;
+  }
+
+  /** What a version uploaded without a config gets: the latest version's config, else the defaults. */
+  #latestConfig(name: string, entry: ModelEntry | undefined): ModelConfig {
+    const latest = entry && [...entry.versions.values()].at(-1);
+    return latest?.config ?? this.#bundled.get(name)?.config ?? parseModelConfig({}, 'config');
+  }
+
   #requireBucket(): R2Bucket {
     if (!this.bucket) throw new InferenceError(503, 'no model bucket is bound (MODELS): only bundled models are served');
     return this.bucket;
-  }
-
-  private versionsOf(entry: ModelEntry): string[] {
-    return [...entry.versions.keys()].sort(byVersion);
   }
 
   #models(fresh = false): Promise<Map<string, ModelEntry>> {
@@ -158,51 +218,71 @@ export class ModelRepository {
   }
 
   async #list(): Promise<Map<string, ModelEntry>> {
-    const models = new Map<string, ModelEntry>();
-    for (const [name, entry] of this.#bundled) models.set(name, { versions: new Map(entry.versions), unloaded: false });
-    const files = new Map<string, number>();
-    const bucket = this.bucket;
-    if (!bucket) return models;
+    const objects = new Map<string, R2Object>();
     let cursor: string | undefined;
-    do {
-      const page = await bucket.list({ prefix: PREFIX, cursor });
-      for (const object of page.objects) files.set(object.key.slice(PREFIX.length), object.size);
-      cursor = page.truncated ? page.cursor : undefined;
-    } while (cursor);
-
-    const entryOf = (name: string) => {
-      let entry = models.get(name);
-      if (!entry) models.set(name, (entry = { versions: new Map(), unloaded: false }));
-      return entry;
-    };
-    const uploads: Promise<void>[] = [];
-    for (const [path, size] of files) {
-      const [name, version, file] = path.split('/');
-      if (!name) continue;
-      if (version === 'unloaded' && file === undefined) entryOf(name).unloaded = true;
-      if (version && file === 'model.onnx' && VERSION.test(version)) uploads.push(this.#uploaded(entryOf(name), name, version, size));
+    while (this.bucket) {
+      const page = await this.bucket.list({ prefix: PREFIX, cursor });
+      for (const object of page.objects) objects.set(object.key.slice(PREFIX.length), object);
+      if (!page.truncated) break;
+      cursor = page.cursor;
     }
-    await Promise.all(uploads);
-    for (const [name, entry] of models) if (entry.versions.size === 0) models.delete(name);
-    return models;
+    const names = new Set([...this.#bundled.keys(), ...[...objects.keys()].map((path) => path.split('/')[0]!)]);
+    const models = new Map<string, ModelEntry>();
+    await Promise.all(
+      [...names].map(async (name) => {
+        const entry = await this.#entry(name, objects);
+        if (entry.versions.size) models.set(name, entry);
+      }),
+    );
+    return new Map([...models].sort(([a], [b]) => (a < b ? -1 : 1)));
   }
 
-  async #uploaded(entry: ModelEntry, name: string, version: string, size: number): Promise<void> {
-    const base = `${PREFIX}${name}/${version}`;
-    const bucket = this.bucket!;
-    const stored = await bucket.get(`${base}/config.json`);
-    const config = parseModelConfig(stored ? await stored.json() : {}, `model '${name}' version ${version} config`);
-    entry.versions.set(version, {
-      name,
-      version,
-      config,
-      size,
-      source: 'r2',
-      async bytes() {
-        const object = await bucket.get(`${base}/model.onnx`);
-        if (!object) throw notFound(`model '${name}' version ${version} was removed from the repository`);
-        return new Uint8Array(await object.arrayBuffer());
-      },
-    });
+  /** One model: bundled versions, then R2 versions; each version's config is its own, else the model's, else the bundle's. */
+  async #entry(name: string, objects: Map<string, R2Object>): Promise<ModelEntry> {
+    const bundled = this.#bundled.get(name);
+    const modelConfig = await this.#readConfig(name, '', objects);
+    const base: ConfigRead = modelConfig ?? { config: bundled?.config ?? parseModelConfig({}, 'config'), etag: 'bundled' };
+    const versions = new Map<string, ModelVersion>();
+    for (const [version, buffer] of Object.entries(bundled?.versions ?? {})) {
+      versions.set(version, this.#version(name, version, base, buffer.byteLength, 'bundled', async () => new Uint8Array(buffer)));
+    }
+    for (const [path, object] of objects) {
+      const [model, version, file] = path.split('/');
+      if (model !== name || file !== MODEL_FILE || !VERSION.test(version ?? '')) continue;
+      const read = (await this.#readConfig(name, `${version}/`, objects)) ?? base;
+      versions.set(version!, this.#version(name, version!, read, object.size, object.etag, async () => this.#bytes(name, version!)));
+    }
+    const sorted = [...versions.keys()].sort(byVersion);
+    const policy = 'config' in base ? base.config : undefined;
+    return {
+      versions: new Map(sorted.map((v) => [v, versions.get(v)!])),
+      served: servedVersions(policy, sorted),
+      unloaded: objects.has(`${name}/unloaded`),
+    };
+  }
+
+  #version(name: string, version: string, read: ConfigRead, size: number, etag: string, bytes: () => Promise<Uint8Array>): ModelVersion {
+    const common = { name, version, size, key: `${name}@${version}#${etag}:${read.etag}`, source: etag === 'bundled' ? ('bundled' as const) : ('r2' as const), bytes };
+    if ('problem' in read) return { ...common, config: parseModelConfig({}, 'config'), problem: read.problem };
+    return { ...common, config: read.config };
+  }
+
+  async #readConfig(name: string, folder: string, objects: Map<string, R2Object>): Promise<ConfigRead | undefined> {
+    const file = CONFIG_FILES.find((f) => objects.has(`${name}/${folder}${f}`));
+    if (!file) return undefined;
+    const object = await this.bucket!.get(`${PREFIX}${name}/${folder}${file}`);
+    if (!object) return undefined;
+    try {
+      return { config: parseConfigFile(file, await object.text(), `${folder}${file}`), etag: object.etag };
+    } catch (error) {
+      if (error instanceof InferenceError) return { problem: error.message, etag: object.etag };
+      throw error;
+    }
+  }
+
+  async #bytes(name: string, version: string): Promise<Uint8Array> {
+    const object = await this.bucket!.get(`${PREFIX}${name}/${version}/${MODEL_FILE}`);
+    if (!object) throw unknownModel(name, `version ${version} was removed from the repository`);
+    return new Uint8Array(await object.arrayBuffer());
   }
 }

@@ -36,7 +36,8 @@ export function tensorFromJson(name: string, datatype: DatatypeName, shape: read
   const dims = [...shape];
   switch (datatype) {
     case 'BYTES': {
-      values.forEach((v, i) => typeof v === 'string' || reject(i, 'a string'));
+      // ONNX Runtime Web cuts strings at a NUL byte: refuse them rather than answer on a shorter string.
+      values.forEach((v, i) => (typeof v === 'string' && !v.includes('\0')) || reject(i, 'a string without NUL bytes'));
       return new ort.Tensor('string', values as string[], dims);
     }
     case 'BOOL': {
@@ -101,6 +102,8 @@ export function tensorFromBinary(name: string, datatype: DatatypeName, shape: re
       }
       offset += length;
     }
+    const cut = strings.findIndex((text) => text.includes('\0'));
+    if (cut >= 0) throw badRequest(`input '${name}': BYTES element ${cut} contains a NUL byte, which ONNX Runtime Web cannot carry`);
     if (strings.length !== count) throw badRequest(`input '${name}': binary data holds ${strings.length} BYTES elements, shape [${dims.join(', ')}] needs ${count}`);
     return new ort.Tensor('string', strings, dims);
   }
