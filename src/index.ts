@@ -9,6 +9,7 @@ import { healthRoutes, serverRoutes } from './online/server-routes';
 import { InferenceError } from './runtime/errors';
 import { runSequence } from './sessions/sequence';
 import { sessionRoutes } from './sessions/session-routes';
+import { flushStats } from './serving';
 
 const app = new Hono<{ Bindings: Env }>();
 
@@ -23,6 +24,8 @@ app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${new URL(c.re
 // inference answers compressed, so everything else (errors above all) goes out as written.
 app.use('*', async function plainUnlessInference(c, next) {
   await next();
+  // Statistics counted during the request are handed on after the answer.
+  c.executionCtx.waitUntil(flushStats(c.env).catch(console.error));
   if (c.res.ok && c.req.method === 'POST' && c.req.path.endsWith('/infer')) return;
   c.header('Content-Encoding', 'identity'); // workerd
   c.header('Cache-Control', 'no-transform'); // Cloudflare's edge
@@ -36,8 +39,15 @@ app.route('/v2/repository', repositoryRoutes);
 app.route('/v2/sessions', sessionRoutes);
 app.route('/v2/batches', batchRoutes);
 
-export default { fetch: app.fetch, queue } satisfies ExportedHandler<Env>;
+export default {
+  fetch: app.fetch,
+  async queue(batch, env) {
+    await queue(batch, env);
+    await flushStats(env).catch(console.error); // no one waits on a queue batch's answer
+  },
+} satisfies ExportedHandler<Env>;
 export { JobObject } from './batch/job-object';
 export { SequenceObject } from './sessions/sequence-object';
 export { SessionIndexObject } from './sessions/session-index-object';
 export { SessionObject } from './sessions/session-object';
+export { StatsObject } from './stats/stats-object';

@@ -12,7 +12,7 @@ const SAMPLE_RATE = 16000;
 const CHUNK = 512;
 const config = JSON.parse(readFileSync(resolve(root, 'models/silero-vad/config.json'), 'utf8'));
 const CONTEXT: number = config.context_samples ?? 0;
-const [STATE] = config.sequence.states as { input: string; output: string; shape: number[] }[];
+const [STATE] = config.sequence_batching.state.map((s: { input_name: string; output_name: string; dims: number[] }) => ({ input: s.input_name, output: s.output_name, shape: s.dims }));
 
 /** Mono 16-bit PCM WAV to float32 in [-1, 1). */
 export function readWav(bytes: Uint8Array): { sampleRate: number; samples: Float32Array } {

@@ -5,7 +5,7 @@ import { decodeRequestBody, encodeResponseBody, HEADER_LENGTH, type DecodedBody 
 import type { InferenceResult } from '../runtime/inference';
 import { checkVersion } from '../runtime/model-repository';
 import { sequenceFlags, type SequenceFlags } from '../runtime/sequence-flags';
-import { dataPlane } from '../serving';
+import { dataPlane, modelStats } from '../serving';
 
 type Ctx = Context<{ Bindings: Env }>;
 
@@ -25,6 +25,10 @@ function both(app: Hono<{ Bindings: Env }>, method: 'get' | 'post', suffix: stri
 
 export function modelRoutes(runSequence: SequenceRunner) {
   const app = new Hono<{ Bindings: Env }>();
+
+  // Triton's statistics extension; registered before `/:name` so that `stats` is never read as a model name.
+  app.get('/stats', async (c) => c.json(await modelStats(c.env)));
+  both(app, 'get', '/stats', async (c) => c.json(await modelStats(c.env, ...target(c))));
 
   both(app, 'get', '', async (c) => {
     const { version, metadata } = await dataPlane(c.env).metadata(...target(c));

@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { badRequest } from '../runtime/errors';
 import { dataPlane } from '../serving';
 
-const EXTENSIONS = ['binary_tensor_data', 'classification', 'model_repository', 'model_configuration', 'parameters', 'sequence'];
+const EXTENSIONS = ['binary_tensor_data', 'classification', 'model_repository', 'model_configuration', 'parameters', 'sequence', 'statistics'];
 
 /** Liveness and readiness answer without a key, as orchestrator probes do. */
 export const healthRoutes = new Hono<{ Bindings: Env }>()

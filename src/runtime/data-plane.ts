@@ -2,10 +2,12 @@
 import { infer, runTensors, type CarriedState, type HostTensor, type InferenceResult } from './inference';
 import type { LoadedModel, ModelInfo } from './loaded-model';
 import { ModelCache } from './model-cache';
-import { InferenceError } from './errors';
+import { InferenceError, badRequest } from './errors';
+import { carriedNames, sequenceSpecOf } from './sequence-batching';
 import { ModelRepository, type BundledModel, type IndexEntry, type ModelVersion, type RepositoryFile } from './model-repository';
 import { startOrt } from './ort';
 import type { InferenceRequest, ModelMetadata } from './protocol';
+import { StatsRecorder, type RunTiming } from './statistics';
 import { tritonConfig } from './triton-config';
 
 /** A model held for the length of one piece of work: what it is, and how to run it. */
@@ -24,16 +26,40 @@ export interface DataPlaneSettings {
   repositoryTtlMs: number;
 }
 
-function handleOf(model: LoadedModel): ModelHandle {
+/** Counts every run of a held model, success or failure, into the isolate's statistics. */
+function handleOf(model: LoadedModel, stats: StatsRecorder): ModelHandle {
   const { name, version, config, inputs, outputs } = model;
+  const sequence = sequenceSpecOf(config);
+  /** Each row of a batched model's first input is one inference, as Triton counts them. */
+  const batchOf = (shape: number[] | undefined) => (config.max_batch_size > 0 && shape?.length ? shape[0]! : 1);
+  async function counted<T>(batch: number, work: () => Promise<T>, timing: (result: T) => RunTiming): Promise<T> {
+    const started = performance.now();
+    try {
+      const result = await work();
+      stats.success(name, version, batch, performance.now() - started, timing(result));
+      return result;
+    } catch (error) {
+      stats.failure(name, version, performance.now() - started);
+      throw error;
+    }
+  }
   return {
     name,
     version,
     config,
     inputs,
     outputs,
-    infer: (request, binary, state) => infer(model, request, binary, state),
-    run: (feeds, fetches) => runTensors(model, feeds, fetches),
+    infer: (request, binary, state) =>
+      counted(
+        batchOf(request.inputs[0]?.shape),
+        async () => {
+          // A sequence model's controls come from the sequence: Triton's wording for a request without one.
+          if (sequence && !state) throw badRequest(`inference request to model '${name}' must specify a non-zero or non-empty correlation ID (parameters.sequence_id)`);
+          return infer(model, request, binary, state);
+        },
+        (result) => result,
+      ),
+    run: (feeds, fetches) => counted(batchOf(Object.values(feeds)[0]?.shape), () => runTensors(model, feeds, fetches), () => ({ inputMs: 0, inferMs: 0, outputMs: 0 })),
   };
 }
 
@@ -41,6 +67,8 @@ export class DataPlane {
   readonly #repository: ModelRepository;
   readonly #cache: ModelCache;
   readonly #checked = new Map<string, string>();
+  /** What this isolate has counted; the host hands it on to wherever statistics are summed. */
+  readonly stats = new StatsRecorder();
 
   constructor(settings: DataPlaneSettings) {
     this.#repository = new ModelRepository(settings.bucket, settings.bundled, settings.repositoryTtlMs);
@@ -53,7 +81,7 @@ export class DataPlane {
    */
   async hold<T>(name: string, version: string | undefined, use: (model: ModelHandle) => Promise<T>): Promise<T> {
     const resolved = await this.#repository.resolve(name, version);
-    return this.#cache.with(resolved, (model) => use(handleOf(model)));
+    return this.#cache.with(resolved, (model) => use(handleOf(model, this.stats)));
   }
 
   /** The Open Inference Protocol entry: one request in, one response out. */
@@ -75,7 +103,11 @@ export class DataPlane {
   async metadata(name: string, version?: string): Promise<{ version: string; metadata: ModelMetadata }> {
     const model = await this.describe(name, version);
     const versions = await this.#repository.versions(model.name);
-    return { version: model.version, metadata: { name: model.name, versions, platform: 'onnx_onnxv1', inputs: model.inputs, outputs: model.outputs } };
+    // Inputs and outputs the server fills (sequence controls and state) are hidden, as Triton does.
+    const carried = carriedNames(sequenceSpecOf(model.config));
+    const inputs = model.inputs.filter((s) => !carried.inputs.has(s.name));
+    const outputs = model.outputs.filter((s) => !carried.outputs.has(s.name));
+    return { version: model.version, metadata: { name: model.name, versions, platform: 'onnx_onnxv1', inputs, outputs } };
   }
 
   /** Ready means the version resolves and ONNX Runtime can load it. */
@@ -111,6 +143,16 @@ export class DataPlane {
       if (reason) Object.assign(entry, { state: 'UNAVAILABLE', reason });
     }
     return entries;
+  }
+
+  /** The READY versions (all models, one model, or one version), without loading anything: what statistics list. */
+  async servedVersions(name?: string, version?: string): Promise<{ name: string; version: string }[]> {
+    if (name !== undefined) {
+      const resolved = await this.#repository.resolve(name, version);
+      if (version !== undefined) return [{ name: resolved.name, version: resolved.version }];
+    }
+    const index = await this.#repository.index();
+    return index.filter((e) => e.state === 'READY' && (name === undefined || e.name === name)).map(({ name, version }) => ({ name, version }));
   }
 
   setLoaded(name: string, loaded: boolean): Promise<void> {

@@ -26,6 +26,9 @@ export interface InferenceResult {
   binary: Uint8Array[];
   /** Milliseconds spent inside ORT. */
   inferMs: number;
+  /** Milliseconds decoding the inputs and encoding the outputs, beside the run itself. */
+  inputMs: number;
+  outputMs: number;
   /** The carried state's outputs, when state was given. */
   state: Record<string, StoredTensor>;
 }
@@ -156,15 +159,15 @@ function storedOutputs(model: LoadedModel, names: string[], results: ort.Inferen
 
 /** A protocol request on a loaded model: decode and check the inputs, run, encode the outputs. */
 export async function infer(model: LoadedModel, request: InferenceRequest, binary: (Uint8Array | undefined)[] = [], state?: CarriedState): Promise<InferenceResult> {
+  const decoding = performance.now();
   const feeds = decodeInputs(model, request, binary, state);
   const stateOutputs = state?.outputs ?? [];
   const plans = planOutputs(model, request, stateOutputs);
   const fetches = plans.map((p) => p.name);
 
-  const started = performance.now();
+  const running = performance.now();
   const results = await runSession(model, feeds, [...fetches, ...stateOutputs.filter((name) => !fetches.includes(name))]);
-  const inferMs = performance.now() - started;
-
+  const encoding = performance.now();
   const { outputs, binary: payloads } = encodeOutputs(model, plans, results);
   return {
     response: {
@@ -174,7 +177,9 @@ export async function infer(model: LoadedModel, request: InferenceRequest, binar
       outputs,
     },
     binary: payloads,
-    inferMs,
+    inputMs: running - decoding,
+    inferMs: encoding - running,
+    outputMs: performance.now() - encoding,
     state: storedOutputs(model, stateOutputs, results),
   };
 }

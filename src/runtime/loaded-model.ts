@@ -4,6 +4,7 @@ import { InferenceError, badRequest } from './errors';
 import type { ModelConfig, TensorConfig } from './model-config';
 import type { ModelVersion } from './model-repository';
 import { createSession, type OrtSession } from './ort';
+import { checkSequenceTensors, sequenceSpecOf } from './sequence-batching';
 
 export interface TensorSpec {
   name: string;
@@ -81,14 +82,11 @@ export async function loadModel(version: ModelVersion): Promise<LoadedModel> {
   }
   try {
     const { config } = version;
-    return {
-      name: version.name,
-      version: version.version,
-      config,
-      session,
-      inputs: reconcile(session.inputMetadata.map((m) => specOf(m, 'input')), config.input, 'input', config),
-      outputs: reconcile(session.outputMetadata.map((m) => specOf(m, 'output')), config.output, 'output', config),
-    };
+    const inputs = reconcile(session.inputMetadata.map((m) => specOf(m, 'input')), config.input, 'input', config);
+    const outputs = reconcile(session.outputMetadata.map((m) => specOf(m, 'output')), config.output, 'output', config);
+    const sequence = sequenceSpecOf(config);
+    if (sequence) checkSequenceTensors(sequence, inputs, outputs);
+    return { name: version.name, version: version.version, config, session, inputs, outputs };
   } catch (error) {
     await session.release();
     if (error instanceof InferenceError) throw new InferenceError(error.status, `${failed}: ${error.message}`);

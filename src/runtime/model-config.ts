@@ -1,6 +1,5 @@
 // A model's configuration: Triton's ModelConfig (config.pbtxt or JSON) plus the server's own fields.
 import { z } from 'zod';
-import { isDatatype } from './datatypes';
 import { badRequest } from './errors';
 import { describeIssues } from './protocol';
 import { checkConfigJson, parseTextFormat } from './text-format';
@@ -12,7 +11,6 @@ const EXTENSION_FIELDS = [
   'features',
   'session',
   'batch',
-  'sequence',
   'training',
   'licence',
   'source',
@@ -22,15 +20,6 @@ const EXTENSION_FIELDS = [
 ] as const;
 
 const idleTimeout = z.int().min(1).max(30 * 24 * 3600);
-
-/** A tensor the server carries from one sequence call to the next: fed as `input`, read from `output`. */
-const stateSchema = z.object({
-  input: z.string(),
-  output: z.string(),
-  datatype: z.string().refine(isDatatype, 'must be a protocol datatype'),
-  shape: z.array(z.int().nonnegative()),
-  initial: z.number().default(0),
-});
 
 /** Triton's ModelInput / ModelOutput, as far as the server reads them; the parser has checked the rest. */
 const tensorConfigSchema = z.looseObject({
@@ -63,20 +52,10 @@ export const modelConfigSchema = z.looseObject({
   session: z.object({ kind: z.literal('recommender'), idle_timeout_seconds: idleTimeout.default(1800) }).optional(),
   /** Batch jobs: the input column copied into each result. */
   batch: z.object({ id_column: z.string().default('id') }).optional(),
-  /** Triton's sequence extension: implicit state carried between calls of one sequence. */
-  sequence: z
-    .object({
-      idle_timeout_seconds: idleTimeout.default(600),
-      states: z.array(stateSchema).min(1),
-      /** Streaming context: the last `length` elements of `input` are kept and prepended to the next call's. */
-      context: z.object({ input: z.string(), length: z.int().positive().max(1 << 16) }).optional(),
-    })
-    .optional(),
 });
 
 export type ModelConfig = z.infer<typeof modelConfigSchema>;
 export type TensorConfig = z.infer<typeof tensorConfigSchema>;
-export type StateConfig = z.infer<typeof stateSchema>;
 
 /** The file names a config may have, in the order one is preferred when a folder holds both. */
 export const CONFIG_FILES = ['config.pbtxt', 'config.json'] as const;

@@ -1,13 +1,13 @@
 // One object per (consumer, model, sequence): carries the model's state tensors from one call to the next.
 import { DurableObject } from 'cloudflare:workers';
 import type { DecodedBody } from '../runtime/binary-body';
-import { DATATYPES, type DatatypeName } from '../runtime/datatypes';
+import type { DatatypeName } from '../runtime/datatypes';
 import { badRequest } from '../runtime/errors';
 import type { InferenceResult, StoredTensor } from '../runtime/inference';
-import type { ModelConfig, StateConfig } from '../runtime/model-config';
+import type { ModelConfig } from '../runtime/model-config';
 import { outcome, type Outcome } from '../runtime/outcome';
-import { elementCount } from '../runtime/tensor-codec';
-import { dataPlane } from '../serving';
+import { controlFeeds, initialState, sequenceSpecOf, type SequenceSpec } from '../runtime/sequence-batching';
+import { dataPlane, flushStats } from '../serving';
 import type { SequenceCall, SequenceRow, StateRow } from './sequence-types';
 import { SerialQueue } from './serial-queue';
 import { storedRow } from './stored-row';
@@ -15,17 +15,6 @@ import { withContext } from './stream-context';
 
 /** The state row holding the streaming context (no tensor input has this name: it has a space). */
 const CONTEXT = 'stream context';
-
-type SequenceConfig = NonNullable<ModelConfig['sequence']>;
-
-function initialState(state: StateConfig): StoredTensor {
-  const datatype = state.datatype as DatatypeName;
-  const { array } = DATATYPES[datatype] as { array?: new (n: number) => { fill(v: unknown): ArrayBufferView } };
-  if (!array) throw badRequest(`sequence state '${state.input}' cannot be ${datatype}`);
-  const count = elementCount(state.shape);
-  const filled = array === BigInt64Array || array === BigUint64Array ? new array(count).fill(BigInt(state.initial)) : new array(count).fill(state.initial);
-  return { datatype, shape: state.shape, bytes: new Uint8Array(filled.buffer as ArrayBuffer) };
-}
 
 /** String and integer ids are distinct sequences, as in Triton. */
 export function sequenceStub(env: Env, consumer: string, model: string, sequenceId: string | number) {
@@ -42,7 +31,10 @@ export class SequenceObject extends DurableObject<Env> {
   }
 
   step(call: SequenceCall): Promise<Outcome<InferenceResult>> {
-    return this.#queue.run(() => outcome(() => this.#step(call)));
+    const answer = this.#queue.run(() => outcome(() => this.#step(call)));
+    // Statistics this object counted are handed on after the answer.
+    this.ctx.waitUntil(answer.then(() => flushStats(this.env)).catch(console.error));
+    return answer;
   }
 
   override async alarm(): Promise<void> {
@@ -63,14 +55,23 @@ export class SequenceObject extends DurableObject<Env> {
   async #step(call: SequenceCall): Promise<InferenceResult> {
     const row = this.#row();
     const id = JSON.stringify(call.sequenceId);
-    if (!row && !call.start) throw badRequest(`sequence ${id} is not active: its first request must set parameters.sequence_start=true`);
+    if (!row && !call.start) {
+      throw badRequest(
+        `sequence ${id} is not active: inference request for sequence ${id} to model '${call.model}' must specify the START flag on the first request of the sequence (parameters.sequence_start=true)`,
+      );
+    }
     if (row && !call.start && call.version !== undefined && call.version !== row.version) {
       throw badRequest(`sequence ${id} runs version ${row.version} of '${call.model}', not ${call.version}`);
     }
     const version = call.start ? call.version : row!.version;
     return dataPlane(this.env).hold(call.model, version, async (model) => {
-      const sequence = model.config.sequence;
-      if (!sequence) throw badRequest(`model '${call.model}' is not a sequence model (its config declares no "sequence")`);
+      // A sequence keeps the config it started with, even when the model's config is replaced meanwhile.
+      const config: ModelConfig = row?.config && !call.start ? JSON.parse(row.config) : model.config;
+      const sequence = sequenceSpecOf(config);
+      if (!sequence) throw badRequest(`model '${call.model}' is not a sequence model (its config declares no sequence_batching)`);
+      if (sequence.batched && call.request.inputs.some((input) => input.shape[0] !== 1)) {
+        throw badRequest(`inference request to model '${call.model}' must specify batch-size 1 due to requirements of sequence batcher`);
+      }
       const stored = new Map(row && !call.start ? this.#sql.exec<StateRow>('SELECT * FROM state').toArray().map((s) => [s.name, s] as const) : []);
       let decoded: DecodedBody = { request: call.request, binary: call.binary };
       let context: Uint8Array | undefined;
@@ -78,10 +79,13 @@ export class SequenceObject extends DurableObject<Env> {
         const previous = stored.get(CONTEXT)?.bytes;
         ({ decoded, context } = withContext(decoded, sequence.context.input, sequence.context.length, previous && new Uint8Array(previous)));
       }
-      const feeds = Object.fromEntries(sequence.states.map((state) => [state.input, this.#savedState(stored.get(state.input)) ?? initialState(state)]));
+      const feeds = {
+        ...controlFeeds(sequence, call, call.model),
+        ...Object.fromEntries(sequence.states.map((state) => [state.input, this.#savedState(stored.get(state.input)) ?? initialState(state)])),
+      };
       const result = await model.infer(decoded.request, decoded.binary, { feeds, outputs: sequence.states.map((s) => s.output) });
       if (call.end) await this.#end();
-      else await this.#save(model.version, sequence, result, context);
+      else await this.#save(model.version, config, sequence, result, context);
       return { ...result, state: {} }; // the carried state stays here
     });
   }
@@ -95,19 +99,20 @@ export class SequenceObject extends DurableObject<Env> {
     await this.ctx.storage.deleteAll();
   }
 
-  async #save(version: string, sequence: SequenceConfig, result: InferenceResult, context: Uint8Array | undefined): Promise<void> {
+  async #save(version: string, config: ModelConfig, sequence: SequenceSpec, result: InferenceResult, context: Uint8Array | undefined): Promise<void> {
     const now = Date.now();
     this.#sql.exec(`
-      CREATE TABLE IF NOT EXISTS sequence (version TEXT NOT NULL, last_active INTEGER NOT NULL, idle_timeout INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS sequence (version TEXT NOT NULL, config TEXT NOT NULL, last_active INTEGER NOT NULL, idle_timeout INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, datatype TEXT NOT NULL, shape TEXT NOT NULL, bytes BLOB NOT NULL);
       DELETE FROM sequence;`);
-    this.#sql.exec('INSERT INTO sequence (version, last_active, idle_timeout) VALUES (?, ?, ?)', version, now, sequence.idle_timeout_seconds);
+    const insert = 'INSERT INTO sequence (version, config, last_active, idle_timeout) VALUES (?, ?, ?, ?)';
+    this.#sql.exec(insert, version, JSON.stringify(config), now, sequence.idleTimeoutSeconds);
     if (context) this.#sql.exec("INSERT OR REPLACE INTO state (name, datatype, shape, bytes) VALUES (?, '', '[]', ?)", CONTEXT, context);
     for (const state of sequence.states) {
       const next = result.state[state.output]!;
       const insert = 'INSERT OR REPLACE INTO state (name, datatype, shape, bytes) VALUES (?, ?, ?, ?)';
       this.#sql.exec(insert, state.input, next.datatype, JSON.stringify(next.shape), next.bytes);
     }
-    await this.ctx.storage.setAlarm(now + sequence.idle_timeout_seconds * 1000);
+    await this.ctx.storage.setAlarm(now + sequence.idleTimeoutSeconds * 1000);
   }
 }

@@ -14,6 +14,8 @@ export interface SequenceCall {
 
 export interface SequenceRow extends Record<string, SqlStorageValue> {
   version: string;
+  /** The model config the sequence started with, as JSON. */
+  config: string;
   last_active: number;
   idle_timeout: number;
 }

@@ -2,7 +2,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { InferenceError, badRequest, notFound } from '../runtime/errors';
 import { outcome, type Outcome } from '../runtime/outcome';
-import { dataPlane } from '../serving';
+import { dataPlane, flushStats } from '../serving';
 import { rank, type Rating, type RecommendedItem } from './recommender';
 import { SerialQueue } from './serial-queue';
 import { indexStub } from './session-index-object';
@@ -124,7 +124,10 @@ export class SessionObject extends DurableObject<Env> {
   }
 
   #serial<T>(work: () => Promise<T>): Promise<Outcome<T>> {
-    return this.#queue.run(() => outcome(work));
+    const answer = this.#queue.run(() => outcome(work));
+    // Statistics this object counted are handed on after the answer.
+    this.ctx.waitUntil(answer.then(() => flushStats(this.env)).catch(console.error));
+    return answer;
   }
 
   /** Tables exist only while the session does: ending it deletes all storage. */

@@ -1,0 +1,123 @@
+// Triton's statistics extension: per model version counts and durations, recorded by the data plane and summed across isolates.
+
+/** The counters of one model version; durations in nanoseconds. */
+export interface VersionCounters {
+  last_inference: number;
+  inference_count: number;
+  execution_count: number;
+  success_count: number;
+  success_ns: number;
+  fail_count: number;
+  fail_ns: number;
+  compute_input_ns: number;
+  compute_infer_ns: number;
+  compute_output_ns: number;
+}
+
+export type StatsKey = `${string}@${string}`;
+
+export const zeroCounters = (): VersionCounters => ({
+  last_inference: 0,
+  inference_count: 0,
+  execution_count: 0,
+  success_count: 0,
+  success_ns: 0,
+  fail_count: 0,
+  fail_ns: 0,
+  compute_input_ns: 0,
+  compute_infer_ns: 0,
+  compute_output_ns: 0,
+});
+
+/** Adds `delta` into `total`, field by field (last_inference is the later of the two). */
+export function addCounters(total: VersionCounters, delta: VersionCounters): VersionCounters {
+  for (const key of Object.keys(total) as (keyof VersionCounters)[]) {
+    total[key] = key === 'last_inference' ? Math.max(total[key], delta[key]) : total[key] + delta[key];
+  }
+  return total;
+}
+
+export interface RunTiming {
+  inputMs: number;
+  inferMs: number;
+  outputMs: number;
+}
+
+const ns = (ms: number) => Math.round(ms * 1e6);
+
+/** What this isolate has counted and not yet handed on, per model version. */
+export class StatsRecorder {
+  #pending = new Map<StatsKey, VersionCounters>();
+
+  #counters(name: string, version: string): VersionCounters {
+    const key: StatsKey = `${name}@${version}`;
+    let counters = this.#pending.get(key);
+    if (!counters) this.#pending.set(key, (counters = zeroCounters()));
+    return counters;
+  }
+
+  success(name: string, version: string, batch: number, totalMs: number, timing: RunTiming): void {
+    const c = this.#counters(name, version);
+    c.last_inference = Date.now();
+    c.inference_count += batch;
+    c.execution_count += 1;
+    c.success_count += 1;
+    c.success_ns += ns(totalMs);
+    c.compute_input_ns += ns(timing.inputMs);
+    c.compute_infer_ns += ns(timing.inferMs);
+    c.compute_output_ns += ns(timing.outputMs);
+  }
+
+  failure(name: string, version: string, totalMs: number): void {
+    const c = this.#counters(name, version);
+    c.last_inference = Date.now();
+    c.fail_count += 1;
+    c.fail_ns += ns(totalMs);
+  }
+
+  get pending(): boolean {
+    return this.#pending.size > 0;
+  }
+
+  /** Hands over everything counted so far and starts again from zero. */
+  take(): Map<StatsKey, VersionCounters> {
+    const taken = this.#pending;
+    this.#pending = new Map();
+    return taken;
+  }
+
+  /** Puts back what could not be handed on, so nothing counted is lost. */
+  restore(taken: Map<StatsKey, VersionCounters>): void {
+    for (const [key, counters] of taken) {
+      const [name, version] = key.split('@') as [string, string];
+      addCounters(this.#counters(name, version), counters);
+    }
+  }
+}
+
+const duration = (count: number, nanoseconds: number) => ({ count, ns: nanoseconds });
+
+/** One `model_stats` entry in Triton's JSON. There is no queue (each request runs on arrival) and no response cache. */
+export function modelStat(name: string, version: string, c: VersionCounters) {
+  const computed = c.success_count;
+  return {
+    name,
+    version,
+    last_inference: c.last_inference,
+    inference_count: c.inference_count,
+    execution_count: c.execution_count,
+    inference_stats: {
+      success: duration(c.success_count, c.success_ns),
+      fail: duration(c.fail_count, c.fail_ns),
+      queue: duration(c.success_count, 0),
+      compute_input: duration(computed, c.compute_input_ns),
+      compute_infer: duration(computed, c.compute_infer_ns),
+      compute_output: duration(computed, c.compute_output_ns),
+      cache_hit: duration(0, 0),
+      cache_miss: duration(0, 0),
+    },
+    response_stats: {},
+    batch_stats: [],
+    memory_usage: [],
+  };
+}
