@@ -25,6 +25,7 @@ let parsed: { source: string; keys: Map<string, Consumer> } | undefined;
 /** Keys already hashed in this isolate, so a hot path pays for SHA-256 once per key, not per request. */
 const hashed = new Map<string, string>();
 const HASHED_LIMIT = 1024;
+const MAX_KEY_LENGTH = 256;
 
 function keyTable(source: string | undefined): Map<string, Consumer> {
   if (parsed?.source !== (source ?? '')) {
@@ -51,14 +52,15 @@ export function requireConsumer(): MiddlewareHandler<{ Bindings: Env }> {
     const header = c.req.header('authorization');
     const key = header?.match(/^Bearer\s+(\S+)$/i)?.[1];
     if (!key) throw unauthorized('missing Authorization: Bearer <key> header');
-    let hash = hashed.get(key);
-    if (!hash) {
-      hash = await sha256Hex(key);
+    if (key.length > MAX_KEY_LENGTH) throw unauthorized(`invalid API key: longer than ${MAX_KEY_LENGTH} characters`);
+    const hash = hashed.get(key) ?? (await sha256Hex(key));
+    const consumer = keyTable(c.env.CONSUMER_KEYS).get(hash);
+    if (!consumer) throw unauthorized('invalid API key');
+    // Only valid keys are remembered, so made-up keys cannot fill the isolate's memory.
+    if (!hashed.has(key)) {
       if (hashed.size >= HASHED_LIMIT) hashed.clear();
       hashed.set(key, hash);
     }
-    const consumer = keyTable(c.env.CONSUMER_KEYS).get(hash);
-    if (!consumer) throw unauthorized('invalid API key');
     c.set('consumer', consumer);
     await next();
   };

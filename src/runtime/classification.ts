@@ -7,6 +7,8 @@ import { tensorToJson } from './tensor-codec';
 export function classify(tensor: ort.Tensor, datatype: DatatypeName, count: number, labels: string[] | undefined) {
   if (datatype === 'BYTES' || datatype === 'BOOL') throw badRequest(`classification needs a numeric output, '${datatype}' is not`);
   const dims = tensor.dims;
+  // A 1-D output of a batched model is one value per row, not classes: there is nothing to rank.
+  if (dims.length < 2) throw badRequest(`classification needs an output with a class dimension; this one has shape [${dims.join(', ')}]`);
   const classes = dims.at(-1) ?? 1;
   const rows = dims.length > 1 ? tensor.size / classes : 1;
   const values = tensorToJson(datatype, tensor) as number[];

@@ -70,10 +70,9 @@ function reconcile(specs: TensorSpec[], declared: TensorConfig[] | undefined, ro
 }
 
 /** Creates the session; a file ORT cannot load, whose tensors the protocol cannot carry, or that its config contradicts, is a 400. */
-export async function loadModel(version: ModelVersion): Promise<LoadedModel> {
+export async function loadModel(version: ModelVersion, bytes: Uint8Array): Promise<LoadedModel> {
   const failed = `failed to load '${version.name}' version ${version.version}`;
   if (version.problem) throw badRequest(`${failed}: ${version.problem}`);
-  const bytes = await version.bytes();
   let session: OrtSession;
   try {
     session = await createSession(bytes);

@@ -16,7 +16,9 @@ export class ModelCache {
 
   /** Runs `use` with the loaded model; a model evicted meanwhile is released only once nobody uses it. */
   async with<T>(version: ModelVersion, use: (model: LoadedModel) => Promise<T>): Promise<T> {
-    const slot = this.#acquire(version);
+    // The file is read in the request that needs it: a slot other requests await must carry no I/O of this one.
+    const bytes = this.#slots.has(version.key) ? undefined : await version.bytes();
+    const slot = this.#acquire(version, bytes);
     slot.users++;
     try {
       return await use(await slot.model);
@@ -30,13 +32,14 @@ export class ModelCache {
     return this.#slots.has(version.key);
   }
 
-  #acquire(version: ModelVersion): Slot {
+  #acquire(version: ModelVersion, bytes: Uint8Array | undefined): Slot {
     const key = version.key;
     let slot = this.#slots.get(key);
     if (slot) {
       this.#slots.delete(key); // re-insert: Map order is the recency order
     } else {
-      slot = { model: loadModel(version), size: version.size, users: 0, evicted: false };
+      // `with` read the bytes unless a slot existed, and nothing awaits between its check and here.
+      slot = { model: loadModel(version, bytes!), size: version.size, users: 0, evicted: false };
       slot.model.catch(() => this.#slots.get(key) === slot && this.#slots.delete(key));
     }
     this.#slots.set(key, slot);

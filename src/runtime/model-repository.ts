@@ -84,7 +84,7 @@ function servedVersions(config: ModelConfig | undefined, versions: string[]): st
 
 export class ModelRepository {
   readonly #bundled: Map<string, { config: ModelConfig; versions: Record<string, ArrayBuffer> }>;
-  #listing?: { at: number; models: Promise<Map<string, ModelEntry>> };
+  #listing?: { at: number; models: Map<string, ModelEntry> };
 
   constructor(
     private readonly bucket: R2Bucket | undefined,
@@ -207,12 +207,14 @@ export class ModelRepository {
     return this.bucket;
   }
 
-  #models(fresh = false): Promise<Map<string, ModelEntry>> {
+  /**
+   * The listing, read again when stale. Only the finished listing is shared: a promise of R2 reads
+   * awaited by another request would resume in this request's I/O context, which Workers forbid.
+   */
+  async #models(fresh = false): Promise<Map<string, ModelEntry>> {
     const now = Date.now();
     if (fresh || !this.#listing || now - this.#listing.at > this.ttlMs) {
-      const models = this.#list();
-      this.#listing = { at: now, models };
-      models.catch(() => (this.#listing = undefined));
+      this.#listing = { at: now, models: await this.#list() };
     }
     return this.#listing.models;
   }

@@ -58,13 +58,20 @@ export function tensorFromJson(name: string, datatype: DatatypeName, shape: read
     }
     case 'FP16': {
       const out = new Uint16Array(values.length);
+      // Half precision rounds: a value past 65504 becomes Infinity, as casting to FP16 does.
       values.forEach((v, i) => (typeof v === 'number' ? (out[i] = toHalfBits(v)) : reject(i, 'a number')));
       return new ort.Tensor('float16', out, dims);
     }
     case 'FP32':
     case 'FP64': {
+      // JSON cannot carry Infinity: a value that overflows (1e999, or 3.4e39 as FP32) is out of range, never Infinity.
       const out = new DATATYPES[datatype].array(values.length);
-      values.forEach((v, i) => (typeof v === 'number' ? (out[i] = v) : reject(i, 'a number')));
+      values.forEach((v, i) => {
+        if (typeof v !== 'number') reject(i, 'a number');
+        if (!Number.isFinite(v)) reject(i, 'a finite number');
+        out[i] = v as number;
+        if (!Number.isFinite(out[i])) reject(i, `a number within the ${datatype} range`);
+      });
       return new ort.Tensor(DATATYPES[datatype].ort, out, dims);
     }
     default: {

@@ -1,0 +1,39 @@
+// Hardening: what a client or an admin sends cannot take down serving or be answered wrongly.
+import { describe, expect, it } from 'vitest';
+import irisV2 from './fixtures/models/iris-v2.onnx';
+import { call, expectError, postJson } from './client';
+
+const IRIS = '/v2/models/iris/versions/1/infer';
+const rawJson = (body: string) => call(IRIS, { method: 'POST', body, headers: { 'Content-Type': 'application/json' } });
+const irisRow = (row: number[]) => ({ inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: row }] });
+
+describe('hardening', () => {
+  it('refuses FP32 values outside the FP32 range instead of reading them as Infinity', async () => {
+    await expectError(await rawJson('{"inputs":[{"name":"input","shape":[1,4],"datatype":"FP32","data":[1e999,1,1,1]}]}'), 400, /data\[0\].*finite number/);
+    await expectError(await rawJson('{"inputs":[{"name":"input","shape":[1,4],"datatype":"FP32","data":[1,3.4e39,1,1]}]}'), 400, /data\[1\].*within the FP32 range/);
+    expect((await rawJson('{"inputs":[{"name":"input","shape":[1,4],"datatype":"FP32","data":[1,3.4e38,1,1]}]}')).status).toBe(200);
+  });
+
+  it('refuses classification of an output without a class dimension', async () => {
+    await expectError(await postJson(IRIS, { ...irisRow([1, 2, 3, 4]), outputs: [{ name: 'label', parameters: { classification: 1 } }] }), 400, /class dimension/);
+  });
+
+  it('refuses over-long keys without hashing and remembering them', async () => {
+    await expectError(await call('/v2', { as: null, headers: { Authorization: `Bearer ${'k'.repeat(10_000)}` } }), 401, /longer than 256/);
+    await expectError(await call('/v2', { as: null, headers: { Authorization: 'Bearer not-a-key' } }), 401, /invalid API key/);
+  });
+
+  it('keeps serving other consumers, never a 5xx, while an admin churns the repository', async () => {
+    const base64 = btoa(Array.from(new Uint8Array(irisV2), (b) => String.fromCharCode(b)).join(''));
+    const churn = (async () => {
+      for (let i = 1; i <= 6; i++) {
+        await postJson(`/v2/repository/models/churn${i}/load`, { parameters: { 'file:1/model.onnx': base64 } });
+        await postJson(`/v2/repository/models/churn${i}/unload`, {});
+        await postJson('/v2/repository/index', {});
+      }
+    })();
+    const infers = Array.from({ length: 60 }, (_, i) => postJson(IRIS, irisRow([5.1, 3.5, 1.4, 0.2]), i % 2 ? 'bob' : 'alice'));
+    const [responses] = await Promise.all([Promise.all(infers), churn]);
+    expect(responses.map((r) => r.status)).toEqual(Array(60).fill(200));
+  });
+});
