@@ -66,6 +66,24 @@ describe('CSV through R2, Queues and back', () => {
     output.forEach((row, i) => expect(Math.abs(row.outputs.probability - reference.rows[i]!.probability)).toBeLessThanOrEqual(1e-5));
   });
 
+  it('streams /output and /errors of a many-chunk job whose parts are empty, missing or large', async () => {
+    // Ten bad rows spread over a file cut into 4 KiB chunks: most chunks' error parts are empty.
+    const rows = sample.trimEnd().split('\n');
+    const bad = [101, 402, 703, 904, 1105, 1306, 1507, 1708, 1909, 1999];
+    for (const line of bad) rows[line - 1] = rows[line - 1]!.split(',').map((v, i) => (i === 5 ? 'abc' : v)).join(',');
+    const { input } = await upload('flights-delay', 'sparse-errors.csv', rows.join('\n') + '\n');
+    const created = (await (await postJson('/v2/batches', { model: 'flights-delay', input_key: input, options: { chunk_bytes: 4096 } })).json()) as Status;
+    const job = await settle(created.id);
+    expect(job).toMatchObject({ state: 'succeeded', records: { ok: 1990, failed: 10 } });
+    expect((await lines(`/v2/batches/${job.id}/errors`)).map((e) => e.line)).toEqual(bad);
+    expect(await lines(`/v2/batches/${job.id}/output`)).toHaveLength(1990);
+    // A part that is gone (removed by hand or lifecycle rules) is skipped, never a hung response.
+    await env.BATCH.delete(`${job.output}errors-00001.jsonl`);
+    await env.BATCH.delete(`${job.output}part-00002.jsonl`);
+    expect((await lines(`/v2/batches/${job.id}/errors`)).length).toBeGreaterThanOrEqual(9);
+    expect((await lines(`/v2/batches/${job.id}/output`)).length).toBeLessThan(1990);
+  });
+
   it('puts malformed rows in the errors file and still succeeds', async () => {
     const { id } = await upload('flights-delay', 'awkward.csv', awkward);
     const job = await settle(id);

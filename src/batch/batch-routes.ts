@@ -35,15 +35,21 @@ async function streamParts(c: Ctx, kind: 'part' | 'errors') {
   if (status.state !== 'succeeded') throw new InferenceError(409, `job is ${status.state}; results are ready once it has succeeded`);
   const keys = Array.from({ length: status.chunks.total }, (_, i) => partKey(status.output, kind, i));
   const bucket = c.env.BATCH;
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const key = keys.shift();
-      if (!key) return controller.close();
-      const object = await bucket.get(key);
-      if (object) for await (const chunk of object.body) controller.enqueue(chunk);
-    },
-  });
-  return c.body(body, 200, { 'Content-Type': 'application/x-ndjson' });
+  // Each part is piped in turn with backpressure; an empty or missing part (a chunk with nothing to say) is skipped.
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  const copy = async () => {
+    try {
+      for (const key of keys) {
+        const object = await bucket.get(key);
+        if (object) await object.body.pipeTo(writable, { preventClose: true });
+      }
+      await writable.close();
+    } catch (error) {
+      await writable.abort(error).catch(() => undefined);
+    }
+  };
+  c.executionCtx.waitUntil(copy());
+  return c.body(readable, 200, { 'Content-Type': 'application/x-ndjson' });
 }
 
 export const batchRoutes = new Hono<{ Bindings: Env }>()
