@@ -1,5 +1,5 @@
 // Reads the records a chunk owns: those that start inside its byte range, read through to their end.
-import { readAtMost, TooLarge } from '../runtime/bytes';
+import { inflate, readAtMost, TooLarge } from '../runtime/bytes';
 const NEWLINE = 10;
 /** A record may run this far past its chunk's end; longer records fail the chunk. */
 const MAX_RECORD_BYTES = 1 << 20;
@@ -48,7 +48,7 @@ export async function readGzip(bucket: R2Bucket, key: string, maxBytes: number):
   if (!object) throw new Error(`input object '${key}' is gone`);
   let bytes: Uint8Array;
   try {
-    bytes = await readAtMost(object.body.pipeThrough(new DecompressionStream('gzip')), maxBytes);
+    bytes = await readAtMost(inflate(object.body, 'gzip'), maxBytes);
   } catch (error) {
     // Corrupt gzip was refused when the job was planned; other errors may pass, so they retry.
     if (error instanceof TooLarge) throw new DataError(`decompressed input exceeds ${maxBytes} bytes; split it or upload it uncompressed`);

@@ -1,6 +1,7 @@
 // Plans a job without reading its input whole: byte ranges for the chunks, and a look at the first line.
 import { parse } from 'csv-parse/browser/esm/sync';
 import type { ModelInfo } from '../runtime/loaded-model';
+import { inflate } from '../runtime/bytes';
 import { DataError } from './chunk-reader';
 import type { InputFormat } from './formats';
 
@@ -22,7 +23,7 @@ async function peek(bucket: R2Bucket, key: string, gzip: boolean): Promise<Uint8
   const object = await bucket.get(key, gzip ? undefined : { range: { offset: 0, length: PEEK_BYTES } });
   if (!object) throw new DataError(`input object '${key}' does not exist`);
   if (!gzip) return new Uint8Array(await object.arrayBuffer());
-  const reader = object.body.pipeThrough(new DecompressionStream('gzip')).getReader();
+  const reader = inflate(object.body, 'gzip').getReader();
   try {
     const { value } = await reader.read();
     return value ?? new Uint8Array(0);

@@ -4,7 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
 import { InferenceError } from '../runtime/errors';
 import { parseJson, validate } from '../runtime/protocol';
-import { readAtMost, TooLarge } from '../runtime/bytes';
+import { inflate, readAtMost, TooLarge } from '../runtime/bytes';
 
 export const requestLimit = (env: Env) => Number(env.MAX_REQUEST_BYTES);
 export const modelLimit = (env: Env) => Number(env.MAX_MODEL_BYTES);
@@ -33,7 +33,7 @@ export async function readBody(c: Context, limit: number): Promise<ArrayBuffer> 
     throw new InferenceError(415, `Content-Encoding '${encoding.slice(0, 40)}' is not supported: send gzip, deflate or identity`);
   }
   try {
-    const body = await readAtMost(c.req.raw.body.pipeThrough(new DecompressionStream(encoding)), limit);
+    const body = await readAtMost(inflate(c.req.raw.body, encoding), limit);
     return body.buffer;
   } catch (error) {
     if (error instanceof TooLarge) throw new InferenceError(413, `decompressed request body exceeds the limit of ${limit} bytes`);

@@ -27,3 +27,24 @@ export async function readAtMost(stream: ReadableStream<Uint8Array>, limit: numb
   }
   return concatBytes(parts);
 }
+
+/** Compressed input is fed to the inflater this much at a time: one slice can expand by at most ~16 MiB (deflate's limit is about 1032:1). */
+const INFLATE_SLICE = 16 * 1024;
+
+/**
+ * Decompresses a stream. A DecompressionStream emits the whole expansion of each input chunk at once,
+ * so the input is cut into small slices first: a reader with a limit then sees the output grow in
+ * bounded steps, and backpressure stops the inflater while the reader is not reading.
+ */
+export function inflate(body: ReadableStream<Uint8Array>, format: 'gzip' | 'deflate'): ReadableStream<Uint8Array> {
+  const slices = new TransformStream<Uint8Array, Uint8Array>(
+    {
+      transform(chunk, controller) {
+        for (let at = 0; at < chunk.byteLength; at += INFLATE_SLICE) controller.enqueue(chunk.subarray(at, at + INFLATE_SLICE));
+      },
+    },
+    undefined,
+    { highWaterMark: 1 },
+  );
+  return body.pipeThrough(slices).pipeThrough(new DecompressionStream(format));
+}
