@@ -84,6 +84,24 @@ describe('CSV through R2, Queues and back', () => {
     expect((await lines(`/v2/batches/${job.id}/output`)).length).toBeLessThan(1990);
   });
 
+  it('makes a line that is not UTF-8 its record\'s error, and fails a job with an over-long line at once', async () => {
+    const [header, ...rows] = sample.trimEnd().split('\n');
+    const text = new TextEncoder();
+    const bad = Uint8Array.of(...text.encode('9999,23,6,LAS,'), 0xff, 0xfe, ...text.encode('X,2176,33\n'));
+    const body = new Uint8Array([...text.encode(`${header}\n${rows.slice(0, 3).join('\n')}\n`), ...bad, ...text.encode(`${rows.slice(3, 6).join('\n')}\n`)]);
+    const { id } = await upload('flights-delay', 'latin1.csv', body);
+    const job = await settle(id);
+    expect(job).toMatchObject({ state: 'succeeded', records: { ok: 6, failed: 1 } });
+    expect(await lines(`/v2/batches/${id}/errors`)).toEqual([{ line: 5, code: 'invalid_utf8', message: 'the line is not valid UTF-8 text' }]);
+
+    const long = `${header}\n${rows[0]}\n${'9,'.repeat(600_000)}\n${rows[1]}\n`;
+    const { input } = await upload('flights-delay', 'long-line.csv', long);
+    const created = (await (await postJson('/v2/batches', { model: 'flights-delay', input_key: input, options: { chunk_bytes: 1024 } })).json()) as Status;
+    const failed = await settle(created.id);
+    expect(failed.state).toBe('failed');
+    expect(failed.reason).toMatch(/longer than 1048576 bytes/);
+  });
+
   it('puts malformed rows in the errors file and still succeeds', async () => {
     const { id } = await upload('flights-delay', 'awkward.csv', awkward);
     const job = await settle(id);

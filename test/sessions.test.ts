@@ -183,5 +183,9 @@ describe('bad input', () => {
       for (let i = 0; i < 9; i++) await postJson(`/v2/sessions/${id}/recommend`, { k: 50 });
       return postJson(`/v2/sessions/${id}/recommend`, { k: 50 });
     }), 409, /seen 500 items.*500.*start a new session/);
+    // Rating items never shown would grow what the graph excludes past the cap: refused too.
+    const shown = new Set(((await (await call(`/v2/sessions/${id}`)).json()) as any).history.flatMap((s: any) => s.items ?? []).map((i: any) => i.item_id));
+    const unseen = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].find((item) => !shown.has(item))!;
+    await expectError(await postJson(`/v2/sessions/${id}/feedback`, { action: 'rate', item_id: unseen, rating: 4 }), 409, /seen 500 items/);
   });
 });

@@ -26,7 +26,8 @@ export async function readOwned(bucket: R2Bucket, key: string, start: number, en
     const newline = bytes.indexOf(NEWLINE, position - 1 - from);
     if (newline < 0) {
       if (from + bytes.length >= size) return size;
-      throw new Error(`a record starting before byte ${position} is longer than ${MAX_RECORD_BYTES} bytes`);
+      // Reading it again cannot help: the job fails at once with the reason.
+      throw new DataError(`a record starting before byte ${position} is longer than ${MAX_RECORD_BYTES} bytes`);
     }
     return from + newline + 1;
   };

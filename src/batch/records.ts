@@ -19,12 +19,37 @@ export interface InputRecord {
   error?: RecordError;
 }
 
-const decoder = new TextDecoder();
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+/**
+ * The region as text. A line that is not UTF-8 becomes that record's error and an empty line, so its
+ * neighbours keep their line numbers and are scored; it is never scored with replacement characters.
+ */
+function decodeLines(bytes: Uint8Array, firstLine: number): { text: string; errors: InputRecord[] } {
+  try {
+    return { text: utf8.decode(bytes), errors: [] };
+  } catch {
+    const lines: string[] = [];
+    const errors: InputRecord[] = [];
+    for (let start = 0, i = 0; start <= bytes.length; i++) {
+      const end = bytes.indexOf(10, start) < 0 ? bytes.length : bytes.indexOf(10, start);
+      try {
+        lines.push(utf8.decode(bytes.subarray(start, end)));
+      } catch {
+        lines.push('');
+        errors.push({ line: firstLine + i, error: { code: 'invalid_utf8', message: 'the line is not valid UTF-8 text' } });
+      }
+      start = end + 1;
+    }
+    return { text: lines.join('\n'), errors };
+  }
+}
 
 /** `firstLine` is the file line number of the region's first line; line 1 of a CSV is its header. */
 export function parseRecords(format: Format, bytes: Uint8Array, firstLine: number, header: string[], idColumn: string | undefined): InputRecord[] {
-  const text = decoder.decode(bytes);
-  return format === 'csv' ? csvRecords(text, firstLine, header, idColumn) : jsonlRecords(text, firstLine, idColumn);
+  const { text, errors } = decodeLines(bytes, firstLine);
+  const records = format === 'csv' ? csvRecords(text, firstLine, header, idColumn) : jsonlRecords(text, firstLine, idColumn);
+  return errors.length ? [...records, ...errors].sort((a, b) => a.line - b.line) : records;
 }
 
 function csvRecords(text: string, firstLine: number, header: string[], idColumn: string | undefined): InputRecord[] {

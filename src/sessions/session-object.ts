@@ -93,6 +93,11 @@ export class SessionObject extends DurableObject<Env> {
         if (ratings.length >= MAX_RATINGS && !ratings.some((r) => r.item_id === feedback.item_id)) {
           throw new InferenceError(409, `this session holds ${MAX_RATINGS} ratings, the most one session folds in; start a new session`);
         }
+        // A rated item is also one the graph excludes: it counts against the items a session may have seen.
+        const seen = this.#seen();
+        if (seen.length >= MAX_SEEN && !seen.includes(feedback.item_id)) {
+          throw new InferenceError(409, `this session has seen ${seen.length} items, the most one session holds is ${MAX_SEEN}; start a new session`);
+        }
         const { known } = await this.#rank(session, [{ item_id: feedback.item_id, rating: feedback.rating }], [], 1);
         if (!known[0]) throw badRequest(`item_id ${feedback.item_id} is not an item of model '${session.model}'`);
         this.#record(step, Date.now(), 'rate', feedback.item_id, null, feedback.rating);
