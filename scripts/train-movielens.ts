@@ -489,6 +489,8 @@ export async function buildMovielens(): Promise<void> {
     platform: 'onnxruntime_onnx',
     max_batch_size: 0,
     session: { kind: 'recommender', idle_timeout_seconds: 1800 },
+    // The graph compares every rated and excluded id with every movie: bound them for /infer as sessions do.
+    max_input_elements: { rated_ids: 200, ratings: 200, excluded_ids: 500, k: 1 },
     training: {
       data: `MovieLens latest-small (GroupLens; research use, see ${DATA_DIR}/README.md), ${DATA_DIR}/; RMSEs on a seeded random ${HOLDOUT * 100}% of ratings held out, λ chosen on a validation split of the rest; the served model is retrained on all ratings`,
       method: `alternating least squares, ${ITERATIONS} iterations, λ on [u, b_u] and [v_i, b_i]`,

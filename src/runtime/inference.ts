@@ -46,7 +46,28 @@ function checkShape(model: LoadedModel, spec: TensorSpec, shape: number[]): void
   }
 }
 
+/** Without a configured bound, a request may carry this many elements (64 MiB of FP32) over all its inputs. */
+const DEFAULT_MAX_INPUT_ELEMENTS = 16 * 1024 * 1024;
+
+/**
+ * Bounds one request's work before anything is decoded: what a graph allocates can follow its input
+ * shapes, and the isolate has 128 MB. `max_input_elements` in the config bounds the total, or each named input.
+ */
+function checkInputSize(model: LoadedModel, shapes: { name: string; shape: number[] }[]): void {
+  const limit = model.config.max_input_elements ?? DEFAULT_MAX_INPUT_ELEMENTS;
+  if (typeof limit === 'number') {
+    const total = shapes.reduce((n, s) => n + elementCount(s.shape), 0);
+    if (total > limit) throw badRequest(`the inputs hold ${total} elements; model '${model.name}' takes at most ${limit} per request (max_input_elements)`);
+    return;
+  }
+  for (const { name, shape } of shapes) {
+    const count = elementCount(shape);
+    if (name in limit && count > limit[name]!) throw badRequest(`input '${name}': ${count} elements; model '${model.name}' takes at most ${limit[name]} (max_input_elements)`);
+  }
+}
+
 function decodeInputs(model: LoadedModel, request: InferenceRequest, binary: (Uint8Array | undefined)[], state?: CarriedState): Record<string, ort.Tensor> {
+  checkInputSize(model, request.inputs);
   const feeds: Record<string, ort.Tensor> = {};
   for (const [name, stored] of Object.entries(state?.feeds ?? {})) {
     feeds[name] = tensorFromBinary(name, stored.datatype, stored.shape, stored.bytes);
@@ -194,6 +215,7 @@ export interface HostTensor {
 
 /** Runs a loaded model on host tensors, checked against the graph as protocol inputs are. */
 export async function runTensors(model: LoadedModel, inputs: Record<string, HostTensor>, fetches: string[]): Promise<Record<string, HostTensor>> {
+  checkInputSize(model, Object.entries(inputs).map(([name, t]) => ({ name, shape: t.shape })));
   const feeds: Record<string, ort.Tensor> = {};
   for (const [name, tensor] of Object.entries(inputs)) {
     const spec = model.inputs.find((s) => s.name === name);

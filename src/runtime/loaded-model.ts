@@ -1,9 +1,9 @@
 // A model version with its ORT session and its tensor metadata, read from the ONNX graph itself.
-import { datatypeOfOrt, type DatatypeName } from './datatypes';
+import { DATATYPES, datatypeOfOrt, type DatatypeName } from './datatypes';
 import { InferenceError, badRequest } from './errors';
 import type { ModelConfig, TensorConfig } from './model-config';
 import type { ModelVersion } from './model-repository';
-import { createSession, type OrtSession } from './ort';
+import { createSession, ort, wasmHeapBytes, type OrtSession } from './ort';
 import { checkSequenceTensors, sequenceSpecOf } from './sequence-batching';
 
 export interface TensorSpec {
@@ -69,10 +69,34 @@ function reconcile(specs: TensorSpec[], declared: TensorConfig[] | undefined, ro
   return specs.map((s) => narrowed.get(s.name) ?? s);
 }
 
+/** ORT's wasm heap beside the JavaScript heap, in the isolate's 128 MB: a model that needs more is refused. */
+const MAX_WASM_HEAP_BYTES = 96 * 1024 * 1024;
+const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(0);
+
+/**
+ * One run on the smallest inputs the graph takes (dynamic dimensions 1, zeros), so the heap it needs
+ * is measured before the model serves. A graph that refuses zeros is left to its first request.
+ */
+async function probe(session: OrtSession, inputs: TensorSpec[]): Promise<void> {
+  const feeds = Object.fromEntries(
+    inputs.map((spec) => {
+      const shape = spec.shape.map((d) => (d === -1 ? 1 : d));
+      const count = shape.reduce((n, d) => n * d, 1);
+      const { ort: type, array } = DATATYPES[spec.datatype] as { ort: ort.Tensor.Type; array?: new (n: number) => ort.Tensor.DataType };
+      return [spec.name, new ort.Tensor(type, array ? new array(count) : Array<string>(count).fill(''), shape)];
+    }),
+  );
+  await session.run(feeds).then(
+    (outputs) => Object.values(outputs).forEach((t) => t.dispose()),
+    () => undefined,
+  );
+}
+
 /** Creates the session; a file ORT cannot load, whose tensors the protocol cannot carry, or that its config contradicts, is a 400. */
 export async function loadModel(version: ModelVersion, bytes: Uint8Array): Promise<LoadedModel> {
   const failed = `failed to load '${version.name}' version ${version.version}`;
   if (version.problem) throw badRequest(`${failed}: ${version.problem}`);
+  const heapBefore = wasmHeapBytes();
   let session: OrtSession;
   try {
     session = await createSession(bytes);
@@ -85,6 +109,12 @@ export async function loadModel(version: ModelVersion, bytes: Uint8Array): Promi
     const outputs = reconcile(session.outputMetadata.map((m) => specOf(m, 'output')), config.output, 'output', config);
     const sequence = sequenceSpecOf(config);
     if (sequence) checkSequenceTensors(sequence, inputs, outputs);
+    await probe(session, inputs);
+    const heap = wasmHeapBytes();
+    // The heap never shrinks: only a model that grew it past the budget is refused, not every one after it.
+    if (heap > MAX_WASM_HEAP_BYTES && heap > heapBefore) {
+      throw badRequest(`loading it and one run grew ONNX Runtime's wasm heap to ${mib(heap)} MiB; at most ${mib(MAX_WASM_HEAP_BYTES)} MiB fit in the isolate's 128 MB`);
+    }
     return { name: version.name, version: version.version, config, session, inputs, outputs };
   } catch (error) {
     await session.release();

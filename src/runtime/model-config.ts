@@ -17,6 +17,7 @@ const EXTENSION_FIELDS = [
   'sample_rate',
   'chunk_samples',
   'classification_output',
+  'max_input_elements',
 ] as const;
 
 const idleTimeout = z.int().min(1).max(30 * 24 * 3600);
@@ -48,6 +49,8 @@ export const modelConfigSchema = z.looseObject({
   version_policy: versionPolicySchema.optional(),
   labels: z.array(z.string()).optional(),
   features: z.array(z.string()).optional(),
+  /** Bounds one request's work: elements over all inputs, or per named input (see `inputLimit`). */
+  max_input_elements: z.union([z.int().positive(), z.record(z.string(), z.int().nonnegative())]).optional(),
   /** Interactive sessions on this model (POST /v2/sessions). */
   session: z.object({ kind: z.literal('recommender'), idle_timeout_seconds: idleTimeout.default(1800) }).optional(),
   /** Batch jobs: the input column copied into each result. */

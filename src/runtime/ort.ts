@@ -12,6 +12,10 @@ const WARMUP_MODEL = Uint8Array.from(
 );
 
 let started: Promise<void> | undefined;
+let memory: WebAssembly.Memory | undefined;
+
+/** The size of ORT's wasm heap: it grows when a model or a run needs more, and never shrinks. */
+export const wasmHeapBytes = () => memory?.buffer.byteLength ?? 0;
 
 /**
  * Brings the ORT wasm backend up once per isolate; concurrent callers share one start.
@@ -40,7 +44,12 @@ async function startBackend(): Promise<void> {
   const instantiate = WebAssembly.instantiate;
   WebAssembly.instantiate = ((source: unknown, imports?: WebAssembly.Imports) => {
     if (ArrayBuffer.isView(source) && source.buffer === sentinel) {
-      return instantiate(ortWasm, imports).then((instance) => ({ instance, module: ortWasm }));
+      return instantiate(ortWasm, imports).then((instance) => {
+        // The threaded build imports its memory; others export it.
+        const candidates = [...Object.values(instance.exports), ...Object.values(imports ?? {}).flatMap((m) => Object.values(m))];
+        memory = candidates.find((e): e is WebAssembly.Memory => e instanceof WebAssembly.Memory);
+        return { instance, module: ortWasm };
+      });
     }
     return instantiate(source as BufferSource, imports);
   }) as typeof WebAssembly.instantiate;
