@@ -68,3 +68,30 @@ describe('compressed bodies', () => {
     expect((await postJson(IRIS, irisRow([5.1, 3.5, 1.4, 0.2]))).status).toBe(200);
   });
 });
+
+describe('concurrent uploads of one new version', () => {
+  it('commits exactly one, never a corrupt one, and keeps its config', async () => {
+    const put = (body: ArrayBuffer | Uint8Array, config: string) =>
+      postJson('/v2/repository/models/raced/load', {
+        parameters: {
+          'file:7/model.onnx': btoa(Array.from(new Uint8Array(body), (b) => String.fromCharCode(b)).join('')),
+          'file:7/config.json': btoa(config),
+        },
+      });
+    const corrupt = new Uint8Array(irisV2.byteLength).fill(7);
+    const responses = await Promise.all([
+      put(irisV2, '{"labels": ["a", "b", "c"]}'),
+      put(corrupt, '{"labels": ["x", "y", "z"]}'),
+      put(irisV2, '{"labels": ["p", "q", "r"]}'),
+      put(irisV2, '{"labels": ["u", "v", "w"]}'),
+    ]);
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+    expect(statuses[1]).toBe(400);
+    expect(statuses.filter((s) => s === 409)).toHaveLength(2);
+    const winner = statuses.indexOf(200);
+    const labels = [['a', 'b', 'c'], [], ['p', 'q', 'r'], ['u', 'v', 'w']][winner];
+    expect(((await (await call('/v2/models/raced/versions/7/config')).json()) as any).labels).toEqual(labels);
+    expect((await postJson('/v2/models/raced/infer', irisRow([5.1, 3.5, 1.4, 0.2]))).status).toBe(200);
+  });
+});

@@ -167,16 +167,26 @@ export class ModelRepository {
     }
     for (const candidate of candidates) await validate(candidate);
 
-    // Configs before models: a version becomes visible with its model file, and by then its config is there.
-    const ordered = [...files].sort(([a], [b]) => Number(a.endsWith(MODEL_FILE)) - Number(b.endsWith(MODEL_FILE)));
-    for (const [path, bytes] of ordered) {
-      await bucket.put(`${PREFIX}${name}/${path}`, bytes);
-      // One config per folder: writing one kind replaces the other.
-      const file = CONFIG_FILES.find((f) => path.endsWith(f));
-      if (file) await bucket.delete(`${PREFIX}${name}/${path.slice(0, -file.length)}${CONFIG_FILES.find((f) => f !== file)}`);
+    // Each version commits with one conditional write of its model file: of concurrent uploads of the
+    // same version exactly one wins, and nothing of a loser (its configs) is written.
+    for (const version of [...newVersions].sort(byVersion)) {
+      const committed = await bucket.put(`${PREFIX}${name}/${version}/${MODEL_FILE}`, files.get(`${version}/${MODEL_FILE}`)!, { onlyIf: { etagDoesNotMatch: '*' } });
+      if (!committed) throw new InferenceError(409, `model '${name}' already has version ${version}; versions are immutable, upload a new one`);
+      await this.#writeConfig(name, `${version}/`, files);
     }
+    await this.#writeConfig(name, '', files);
     this.#listing = undefined;
     return [...newVersions].sort(byVersion);
+  }
+
+  /** Writes the folder's config if the upload carries one; one config per folder, so writing one kind removes the other. */
+  async #writeConfig(name: string, folder: string, files: Map<RepositoryFile, Uint8Array>): Promise<void> {
+    for (const file of CONFIG_FILES) {
+      const bytes = files.get(`${folder}${file}` as RepositoryFile);
+      if (!bytes) continue;
+      await this.bucket!.put(`${PREFIX}${name}/${folder}${file}`, bytes);
+      await this.bucket!.delete(`${PREFIX}${name}/${folder}${CONFIG_FILES.find((f) => f !== file)}`);
+    }
   }
 
   async setLoaded(name: string, loaded: boolean): Promise<void> {
