@@ -122,6 +122,15 @@ describe('CSV through R2, Queues and back', () => {
     const gz = await new Response(new Blob([sample]).stream().pipeThrough(new CompressionStream('gzip'))).arrayBuffer();
     const zipped = await settle((await upload('flights-delay', 'sample.csv.gz', gz)).id);
     expect(zipped).toMatchObject({ state: 'succeeded', records: { ok: 2000, failed: 0 } });
+    // Decompressed once into a copy, a gzip input is cut into chunks like any other: no chunk does it all.
+    const input = 'inbox/alice/flights-delay/sample.csv.gz';
+    const split = (await (await postJson('/v2/batches', { model: 'flights-delay', input_key: input, options: { chunk_bytes: 4096 } })).json()) as Status;
+    const splitJob = await settle(split.id);
+    expect(splitJob).toMatchObject({ state: 'succeeded', records: { ok: 2000, failed: 0 } });
+    expect(splitJob.chunks.total).toBeGreaterThan(10);
+    const splitOutput = await lines(`/v2/batches/${split.id}/output`);
+    expect(splitOutput.map((r) => r.line)).toEqual(reference.rows.map((r) => r.line));
+    splitOutput.forEach((row, i) => expect(Math.abs(row.outputs.probability - reference.rows[i]!.probability)).toBeLessThanOrEqual(1e-5));
 
     const rows = irisReference.iris.inputs.slice(0, 3);
     const jsonl = [

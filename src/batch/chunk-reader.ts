@@ -1,5 +1,5 @@
 // Reads the records a chunk owns: those that start inside its byte range, read through to their end.
-import { inflate, readAtMost, TooLarge } from '../runtime/bytes';
+import { concatBytes, inflate } from '../runtime/bytes';
 const NEWLINE = 10;
 /** A record may run this far past its chunk's end; longer records fail the chunk. */
 const MAX_RECORD_BYTES = 1 << 20;
@@ -43,19 +43,51 @@ function countLines(bytes: Uint8Array): number {
   return bytes.length && bytes[bytes.length - 1] !== NEWLINE ? lines + 1 : lines;
 }
 
-/** A whole gzip object, decompressed: gzip cannot be split by byte range, so it is one chunk. */
-export async function readGzip(bucket: R2Bucket, key: string, maxBytes: number): Promise<OwnedRegion> {
+/** R2 multipart parts must all be one size (but the last), of at least 5 MiB. */
+const PART_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Gzip cannot be split by byte range, so a gzip input is decompressed once, as a stream, into an
+ * uncompressed copy that is then cut into chunks like any other input: no chunk does more than its
+ * share. Returns the copy's size.
+ */
+export async function stageGzip(bucket: R2Bucket, key: string, target: string, maxBytes: number): Promise<number> {
   const object = await bucket.get(key);
-  if (!object) throw new Error(`input object '${key}' is gone`);
-  let bytes: Uint8Array;
+  if (!object) throw new DataError(`input object '${key}' is gone`);
+  const reader = inflate(object.body, 'gzip').getReader();
+  const upload = await bucket.createMultipartUpload(target);
+  const parts: R2UploadedPart[] = [];
+  let pending = new Uint8Array(0);
+  let total = 0;
+  const next = () =>
+    reader.read().catch(() => {
+      throw new DataError('input is named .gz but is not gzip data');
+    });
   try {
-    bytes = await readAtMost(inflate(object.body, 'gzip'), maxBytes);
+    for (let read = await next(); ; read = await next()) {
+      if (read.value) {
+        total += read.value.byteLength;
+        if (total > maxBytes) throw new DataError(`decompressed input exceeds ${maxBytes} bytes`);
+        pending = concatBytes([pending, read.value]);
+      }
+      if (read.done && total === 0) {
+        await upload.abort();
+        await bucket.put(target, new Uint8Array(0));
+        return 0;
+      }
+      while (pending.byteLength >= PART_BYTES || (read.done && pending.byteLength > 0)) {
+        parts.push(await upload.uploadPart(parts.length + 1, pending.subarray(0, PART_BYTES)));
+        pending = pending.subarray(Math.min(PART_BYTES, pending.byteLength));
+      }
+      if (read.done) break;
+    }
+    await upload.complete(parts);
+    return total;
   } catch (error) {
-    // Corrupt gzip was refused when the job was planned; other errors may pass, so they retry.
-    if (error instanceof TooLarge) throw new DataError(`decompressed input exceeds ${maxBytes} bytes; split it or upload it uncompressed`);
+    await upload.abort().catch(() => undefined);
+    await reader.cancel().catch(() => undefined);
     throw error;
   }
-  return { bytes, lines: countLines(bytes) };
 }
 
 /** A failure of the input itself: retrying cannot help, so the job fails at once with this reason. */

@@ -27,7 +27,7 @@ export class JobObject extends DurableObject<Env> {
   /** Plans the job and queues its chunks; creating an existing job returns it as it is. */
   async create(spec: JobSpec, failure?: string): Promise<JobStatus> {
     if (this.#job()) return this.#status();
-    const ranges = planRanges(spec.size, spec.chunkBytes, spec.gzip);
+    const ranges = planRanges(spec.size, spec.chunkBytes);
     const now = Date.now();
     this.#sql.exec('INSERT INTO job (spec, state, created_at) VALUES (?, ?, ?)', JSON.stringify(spec), 'queued', now);
     ranges.forEach((r, i) => this.#sql.exec('INSERT INTO chunks (idx, start, "end") VALUES (?, ?, ?)', i, r.start, r.end));

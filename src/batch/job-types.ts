@@ -9,6 +9,9 @@ export interface JobSpec {
   model: string;
   version: string;
   inputKey: string;
+  /** What chunks read when it is not the input itself: the uncompressed copy of a gzip input. */
+  readKey?: string;
+  /** Bytes of what chunks read. */
   size: number;
   format: Format;
   gzip: boolean;

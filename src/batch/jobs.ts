@@ -1,8 +1,8 @@
 // Starting a job: from an R2 notification, the upload route, or POST /v2/batches — one code path.
 import { InferenceError, badRequest } from '../runtime/errors';
-import { DataError } from './chunk-reader';
+import { DataError, stageGzip } from './chunk-reader';
 import { formatOf, type Format } from './formats';
-import { jobStub } from './job-object';
+import { jobStub, outputPrefix } from './job-object';
 import type { JobSpec, JobStatus } from './job-types';
 import { jobIdFor } from './notification';
 import { inspectInput } from './planner';
@@ -46,6 +46,10 @@ export async function startJob(env: Env, request: JobRequest): Promise<JobStatus
     Object.assign(spec, formatOf(request.inputKey, request.format));
     spec.idColumn = model.config.batch?.id_column ?? 'id';
     if (head.size > 0) spec.header = await inspectInput(env.BATCH, request.inputKey, spec, model);
+    if (spec.gzip && !(await jobStub(env, request.consumer, id).status()).ok) {
+      spec.readKey = `${outputPrefix(request.consumer, id)}input.${spec.format}`;
+      spec.size = await stageGzip(env.BATCH, request.inputKey, spec.readKey, Number(env.MAX_UPLOAD_BYTES));
+    }
   } catch (error) {
     if (!(error instanceof DataError || error instanceof InferenceError)) throw error;
     failure = error.message;

@@ -13,9 +13,8 @@ export interface Range {
 }
 
 /** Byte ranges of about `chunkBytes`; gzip cannot be split, so it is one range. */
-export function planRanges(size: number, chunkBytes: number, gzip: boolean): Range[] {
+export function planRanges(size: number, chunkBytes: number): Range[] {
   if (size === 0) return [];
-  if (gzip) return [{ start: 0, end: size }];
   return Array.from({ length: Math.ceil(size / chunkBytes) }, (_, i) => ({ start: i * chunkBytes, end: Math.min(size, (i + 1) * chunkBytes) }));
 }
 
