@@ -10,8 +10,8 @@ export default defineConfig({
     cloudflareTest({
       wrangler: { configPath: './wrangler.toml' },
       // Failing chunks retry at once in tests, so the dead-letter path runs in seconds; files written
-      // straight into R2 are seen at once.
-      miniflare: { bindings: { BATCH_RETRY_SECONDS: '0', REPOSITORY_TTL_SECONDS: '0' } },
+      // straight into R2 are seen at once; the chaos test may inject chunk failures.
+      miniflare: { bindings: { BATCH_RETRY_SECONDS: '0', REPOSITORY_TTL_SECONDS: '0', ALLOW_FAULT_INJECTION: 'true' } },
     }),
   ],
   test: { include: ['test/**/*.test.ts'], testTimeout: 30_000, hookTimeout: 60_000 },

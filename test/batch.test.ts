@@ -102,6 +102,21 @@ describe('CSV through R2, Queues and back', () => {
     expect(failed.reason).toMatch(/longer than 1048576 bytes/);
   });
 
+  it('ends with every row exactly once when chunk deliveries fail at random', async () => {
+    const { input } = await upload('flights-delay', 'chaos.csv', sample);
+    const options = { chunk_bytes: 2048, fault_rate: 0.5 };
+    const created = (await (await postJson('/v2/batches', { model: 'flights-delay', input_key: input, options })).json()) as Status;
+    const job = await settle(created.id, 60_000);
+    expect(job).toMatchObject({ state: 'succeeded', records: { ok: 2000, failed: 0 } });
+    expect(job.chunks.total).toBeGreaterThan(20);
+    const output = await lines(`/v2/batches/${job.id}/output`);
+    expect(output.map((r) => r.line)).toEqual(reference.rows.map((r) => r.line));
+    output.forEach((row, i) => expect(Math.abs(row.outputs.probability - reference.rows[i]!.probability)).toBeLessThanOrEqual(1e-5));
+    // The manifest, written once when the last chunk lands, agrees.
+    const manifest = JSON.parse(await (await env.BATCH.get(`${job.output}manifest.json`))!.text());
+    expect(manifest.records).toEqual({ ok: 2000, failed: 0 });
+  });
+
   it('puts malformed rows in the errors file and still succeeds', async () => {
     const { id } = await upload('flights-delay', 'awkward.csv', awkward);
     const job = await settle(id);

@@ -18,7 +18,13 @@ const createSchema = z.object({
   version: z.string().optional(),
   input_key: z.string(),
   format: z.enum(['csv', 'jsonl']).optional(),
-  options: z.object({ chunk_bytes: z.int().min(1024).max(64 * 1024 * 1024).optional() }).default({}),
+  options: z
+    .object({
+      chunk_bytes: z.int().min(1024).max(64 * 1024 * 1024).optional(),
+      /** Chaos testing: the share of chunk deliveries that fail on purpose (first two attempts only). */
+      fault_rate: z.number().min(0).max(1).optional(),
+    })
+    .default({}),
 });
 const JOB_ID = /^[0-9a-f]{32}$/;
 const FILE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$/;
@@ -81,6 +87,9 @@ export const batchRoutes = new Hono<{ Bindings: Env }>()
     const consumer = c.var.consumer.id;
     // Only the caller's own inbox can be read: another consumer's key is simply not found.
     if (!body.input_key.startsWith(`inbox/${consumer}/`)) throw notFound(`input '${body.input_key.slice(0, 200)}' does not exist`);
+    if (body.options.fault_rate !== undefined && String(c.env.ALLOW_FAULT_INJECTION) !== 'true') {
+      throw badRequest('options.fault_rate needs ALLOW_FAULT_INJECTION=true on the server (chaos testing only)');
+    }
     const status = await startJob(c.env, {
       id: randomId(),
       consumer,
@@ -89,6 +98,7 @@ export const batchRoutes = new Hono<{ Bindings: Env }>()
       inputKey: body.input_key,
       format: body.format,
       chunkBytes: body.options.chunk_bytes,
+      faultRate: body.options.fault_rate,
     });
     return c.json(status, 202, { Location: status.url });
   })

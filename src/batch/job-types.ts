@@ -18,6 +18,8 @@ export interface JobSpec {
   header: string[];
   idColumn?: string;
   chunkBytes: number;
+  /** Chaos testing: chance that a chunk delivery fails on purpose, on its first two attempts. */
+  faultRate?: number;
 }
 
 /** What a chunk message carries: the job's object name, the chunk, and which pass. Far below the 128 KB limit. */

@@ -17,6 +17,7 @@ export interface JobRequest {
   inputKey: string;
   format?: Format;
   chunkBytes?: number;
+  faultRate?: number;
 }
 
 /**
@@ -38,6 +39,7 @@ export async function startJob(env: Env, request: JobRequest): Promise<JobStatus
     gzip: false,
     header: [],
     chunkBytes: request.chunkBytes ?? Number(env.BATCH_CHUNK_BYTES),
+    ...(request.faultRate && { faultRate: request.faultRate }),
   };
   let failure: string | undefined;
   try {

@@ -13,7 +13,7 @@ export async function queue(batch: MessageBatch<unknown>, env: Env): Promise<voi
   if (batch.queue.endsWith('-events')) return notifications(batch, env);
   for (const message of batch.messages as readonly Message<ChunkMessage>[]) {
     try {
-      await runChunk(env, message.body);
+      await runChunk(env, message.body, message.attempts);
       message.ack();
     } catch (error) {
       console.error(`chunk ${message.body.chunk} of ${message.body.job}: ${String(error)}`);
