@@ -12,6 +12,8 @@ export const AUTH = { Authorization: `Bearer ${API_KEY}` };
 export interface DevServer {
   url: string;
   pid: number;
+  /** The V8 inspector of the Worker's isolate. */
+  inspectorPort: number;
   /** The last lines of its output, for error messages. */
   tail(): string;
   alive(): boolean;
@@ -86,6 +88,7 @@ export async function startWranglerDev(persistTo: string, logLevel: 'info' | 'wa
   const server: DevServer = {
     url: `http://127.0.0.1:${port}`,
     pid: child.pid!,
+    inspectorPort: inspector,
     tail: () => lines.slice(-30).join('\n'),
     alive: () => !exited,
     onLine: (listener) => listeners.push(listener),

@@ -9,7 +9,8 @@ import { healthRoutes, serverRoutes } from './online/server-routes';
 import { InferenceError } from './runtime/errors';
 import { runSequence } from './sessions/sequence';
 import { sessionRoutes } from './sessions/session-routes';
-import { flushStats } from './serving';
+import { flushStats, flushStatsAfterResponse } from './serving';
+import { plainUnlessInference } from './http/compression';
 
 const app = new Hono<{ Bindings: Env }>();
 
@@ -20,16 +21,8 @@ app.onError((error, c) => {
 });
 app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
 
-// The runtime and Cloudflare compress JSON for clients that accept it; Triton's clients read only
-// inference answers compressed, so everything else (errors above all) goes out as written.
-app.use('*', async function plainUnlessInference(c, next) {
-  await next();
-  // Statistics counted during the request are handed on after the answer.
-  c.executionCtx.waitUntil(flushStats(c.env).catch(console.error));
-  if (c.res.ok && c.req.method === 'POST' && c.req.path.endsWith('/infer')) return;
-  c.header('Content-Encoding', 'identity'); // workerd
-  c.header('Cache-Control', 'no-transform'); // Cloudflare's edge
-});
+app.use('*', plainUnlessInference());
+app.use('*', flushStatsAfterResponse());
 app.route('/v2', healthRoutes);
 app.use('/v2/*', requireConsumer());
 app.use('/v2', requireConsumer());
@@ -40,7 +33,15 @@ app.route('/v2/sessions', sessionRoutes);
 app.route('/v2/batches', batchRoutes);
 
 export default {
-  fetch: app.fetch,
+  // An error that escapes Hono (thrown by the runtime itself) still answers the protocol's JSON.
+  async fetch(request, env, ctx) {
+    try {
+      return await app.fetch(request, env, ctx);
+    } catch (error) {
+      console.error(error);
+      return Response.json({ error: `internal error: ${String(error).slice(0, 300)}` }, { status: 500 });
+    }
+  },
   async queue(batch, env) {
     await queue(batch, env);
     await flushStats(env).catch(console.error); // no one waits on a queue batch's answer

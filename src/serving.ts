@@ -1,4 +1,5 @@
 // The isolate's one data plane, over the bundled models and the MODELS bucket, and where its statistics go.
+import type { MiddlewareHandler } from 'hono';
 import { BUNDLED_MODELS } from '../models';
 import { DataPlane } from './runtime/data-plane';
 import { modelStat, zeroCounters, type VersionCounters } from './runtime/statistics';
@@ -48,6 +49,14 @@ export async function flushStats(env: Env): Promise<void> {
   } finally {
     flushing = false;
   }
+}
+
+/** Hands on the statistics a request counted after its answer is sent. */
+export function flushStatsAfterResponse(): MiddlewareHandler<{ Bindings: Env }> {
+  return async function flushStatsAfterResponse(c, next) {
+    await next();
+    c.executionCtx.waitUntil(flushStats(c.env).catch(console.error));
+  };
 }
 
 /** Triton's `model_stats` for the READY versions asked for, summed over every isolate (this one's counts handed on first). */

@@ -155,8 +155,9 @@ export class DataPlane {
     return index.filter((e) => e.state === 'READY' && (name === undefined || e.name === name)).map(({ name, version }) => ({ name, version }));
   }
 
-  setLoaded(name: string, loaded: boolean): Promise<void> {
-    return this.#repository.setLoaded(name, loaded);
+  async setLoaded(name: string, loaded: boolean): Promise<void> {
+    await this.#repository.setLoaded(name, loaded);
+    if (!loaded) this.#cache.drop(name);
   }
 
   has(name: string): Promise<boolean> {

@@ -1,18 +1,34 @@
-// Per-isolate LRU of loaded models, bounded by ONNX bytes: the isolate has 128 MB, wasm heap included.
+// Per-isolate LRU of loaded models, bounded by their size and their number: the isolate has 128 MB, wasm heap included.
 import { loadModel, type LoadedModel } from './loaded-model';
 import type { ModelVersion } from './model-repository';
 
 interface Slot {
+  name: string;
   model: Promise<LoadedModel>;
   size: number;
   users: number;
   evicted: boolean;
 }
 
+/**
+ * A session costs more than its file (ORT's graph, kernels and buffers, the JavaScript side): a tiny
+ * file is counted as this much, and no more than MAX_MODELS stay loaded, however small.
+ */
+const MIN_SLOT_BYTES = 1024 * 1024;
+const MAX_MODELS = 32;
+
 export class ModelCache {
   readonly #slots = new Map<string, Slot>();
 
-  constructor(private readonly budgetBytes: number) {}
+  constructor(
+    private readonly budgetBytes: number,
+    private readonly minSlotBytes = MIN_SLOT_BYTES,
+  ) {}
+
+  /** Lets go of every loaded version of a model (unloaded, or its config replaced): each is released once unused. */
+  drop(name: string): void {
+    for (const [key, slot] of this.#slots) if (slot.name === name) this.#evictSlot(key, slot);
+  }
 
   /** Runs `use` with the loaded model; a model evicted meanwhile is released only once nobody uses it. */
   async with<T>(version: ModelVersion, use: (model: LoadedModel) => Promise<T>): Promise<T> {
@@ -39,7 +55,7 @@ export class ModelCache {
       this.#slots.delete(key); // re-insert: Map order is the recency order
     } else {
       // `with` read the bytes unless a slot existed, and nothing awaits between its check and here.
-      slot = { model: loadModel(version, bytes!), size: version.size, users: 0, evicted: false };
+      slot = { name: version.name, model: loadModel(version, bytes!), size: Math.max(version.size, this.minSlotBytes), users: 0, evicted: false };
       slot.model.catch(() => this.#slots.get(key) === slot && this.#slots.delete(key));
     }
     this.#slots.set(key, slot);
@@ -50,13 +66,17 @@ export class ModelCache {
   #evict(keep: string): void {
     let total = [...this.#slots.values()].reduce((n, s) => n + s.size, 0);
     for (const [key, slot] of this.#slots) {
-      if (total <= this.budgetBytes) break;
+      if (total <= this.budgetBytes && this.#slots.size <= MAX_MODELS) break;
       if (key === keep) continue;
-      this.#slots.delete(key);
+      this.#evictSlot(key, slot);
       total -= slot.size;
-      slot.evicted = true;
-      if (slot.users === 0) void this.#release(slot);
     }
+  }
+
+  #evictSlot(key: string, slot: Slot): void {
+    this.#slots.delete(key);
+    slot.evicted = true;
+    if (slot.users === 0) void this.#release(slot);
   }
 
   async #release(slot: Slot): Promise<void> {
