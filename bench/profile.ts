@@ -2,6 +2,7 @@
 // Usage: node bench/profile.ts <http port> <inspector port> [iris|fashion-mnist]
 // (start `workerd serve ... --inspector-addr=127.0.0.1:<inspector port>` or `wrangler dev --inspector-port` first)
 import { spawn } from 'node:child_process';
+import { connectInspector } from './inspector.ts';
 
 const [port, inspector, model = 'iris'] = process.argv.slice(2);
 if (!port || !inspector) throw new Error('usage: node bench/profile.ts <http port> <inspector port> [model]');
@@ -11,21 +12,7 @@ interface ProfileNode {
   callFrame: { functionName: string; url: string; lineNumber: number };
 }
 
-const [target] = (await (await fetch(`http://127.0.0.1:${inspector}/json`)).json()) as { webSocketDebuggerUrl: string }[];
-const socket = new WebSocket(target!.webSocketDebuggerUrl);
-await new Promise((resolve) => socket.addEventListener('open', resolve));
-let nextId = 0;
-const waiting = new Map<number, (result: any) => void>();
-socket.addEventListener('message', (event) => {
-  const message = JSON.parse(String(event.data));
-  waiting.get(message.id)?.(message.result);
-  waiting.delete(message.id);
-});
-const send = (method: string, params: object = {}) =>
-  new Promise<any>((resolve) => {
-    waiting.set(++nextId, resolve);
-    socket.send(JSON.stringify({ id: nextId, method, params }));
-  });
+const { send, close } = await connectInspector(Number(inspector));
 
 const size = model === 'iris' ? 4 : 784;
 const body = JSON.stringify({ inputs: [{ name: 'input', shape: [1, size], datatype: 'FP32', data: Array.from({ length: size }, (_, i) => i % 7) }] });
@@ -41,7 +28,7 @@ await new Promise((resolve) => {
   load.on('exit', resolve);
 });
 const { profile } = (await send('Profiler.stop')) as { profile: { nodes: ProfileNode[]; samples: number[] } };
-socket.close();
+close();
 
 const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
 const self = new Map<string, number>();

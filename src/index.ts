@@ -9,7 +9,7 @@ import { healthRoutes, serverRoutes } from './online/server-routes';
 import { InferenceError } from './runtime/errors';
 import { runSequence } from './sessions/sequence';
 import { sessionRoutes } from './sessions/session-routes';
-import { flushStats, flushStatsAfterResponse } from './serving';
+import { flushStats, handOnStats } from './serving';
 import { plainUnlessInference } from './http/compression';
 
 const app = new Hono<{ Bindings: Env }>();
@@ -21,8 +21,6 @@ app.onError((error, c) => {
 });
 app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
 
-app.use('*', plainUnlessInference());
-app.use('*', flushStatsAfterResponse());
 app.route('/v2', healthRoutes);
 app.use('/v2/*', requireConsumer());
 app.use('/v2', requireConsumer());
@@ -35,12 +33,15 @@ app.route('/v2/batches', batchRoutes);
 export default {
   // An error that escapes Hono (thrown by the runtime itself) still answers the protocol's JSON.
   async fetch(request, env, ctx) {
+    let response: Response;
     try {
-      return await app.fetch(request, env, ctx);
+      response = await app.fetch(request, env, ctx);
     } catch (error) {
       console.error(error);
-      return Response.json({ error: `internal error: ${String(error).slice(0, 300)}` }, { status: 500 });
+      response = Response.json({ error: `internal error: ${String(error).slice(0, 300)}` }, { status: 500 });
     }
+    handOnStats(env, ctx);
+    return plainUnlessInference(request, response);
   },
   async queue(batch, env) {
     await queue(batch, env);

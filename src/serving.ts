@@ -1,7 +1,7 @@
 // The isolate's one data plane, over the bundled models and the MODELS bucket, and where its statistics go.
-import type { MiddlewareHandler } from 'hono';
 import { BUNDLED_MODELS } from '../models';
 import { DataPlane } from './runtime/data-plane';
+import { InferenceError } from './runtime/errors';
 import { modelStat, zeroCounters, type VersionCounters } from './runtime/statistics';
 import { statsStub } from './stats/stats-object';
 
@@ -20,15 +20,23 @@ export function dataPlane(env: Env): DataPlane {
 
 /** Whether this isolate is handing its counts on: a flag, not a shared promise, so no request waits on another's I/O. */
 let flushing = false;
+let lastFlush = 0;
+/** Under load the Worker hands its counts on at most this often: one RPC per model per second, not per request. */
+const FLUSH_INTERVAL_MS = 1000;
+
+/** Whether a hand-over should start now: checked synchronously, so a request that has none to make pays nothing. */
+const flushDue = (env: Env, every: number) => !flushing && !!env.STATS && dataPlane(env).stats.pending && Date.now() - lastFlush >= every;
 
 /**
  * Hands the statistics this isolate counted to each model's StatsObject. Called after the answer is
- * sent (waitUntil), so counting costs no request latency; what fails to arrive is counted again next time.
+ * sent (waitUntil), so counting costs no request latency; what fails to arrive is counted again next
+ * time. `every` spaces the hand-overs out; without a STATS binding (plain workerd) counts stay local.
  */
-export async function flushStats(env: Env): Promise<void> {
+export async function flushStats(env: Env, every = 0): Promise<void> {
+  if (!flushDue(env, every)) return;
   const { stats } = dataPlane(env);
-  if (flushing || !stats.pending) return;
   flushing = true;
+  lastFlush = Date.now();
   try {
     while (stats.pending) {
       const taken = stats.take();
@@ -39,11 +47,12 @@ export async function flushStats(env: Env): Promise<void> {
         versions[key.slice(at + 1)] = counters;
         byModel.set(key.slice(0, at), versions);
       }
-      try {
-        await Promise.all([...byModel].map(([model, versions]) => statsStub(env, model).add(versions)));
-      } catch (error) {
-        stats.restore(taken);
-        throw error;
+      const sent = await Promise.allSettled([...byModel].map(([model, versions]) => statsStub(env, model).add(versions)));
+      // A model whose object did not take its counts gets them back: nothing is lost, nothing counted twice.
+      const failed = [...byModel.keys()].filter((_, i) => sent[i]!.status === 'rejected');
+      if (failed.length) {
+        stats.restore(new Map([...taken].filter(([key]) => failed.includes(key.slice(0, key.lastIndexOf('@'))))));
+        throw (sent.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason;
       }
     }
   } finally {
@@ -51,16 +60,14 @@ export async function flushStats(env: Env): Promise<void> {
   }
 }
 
-/** Hands on the statistics a request counted after its answer is sent. */
-export function flushStatsAfterResponse(): MiddlewareHandler<{ Bindings: Env }> {
-  return async function flushStatsAfterResponse(c, next) {
-    await next();
-    c.executionCtx.waitUntil(flushStats(c.env).catch(console.error));
-  };
+/** Hands on the statistics a request counted, after its answer is sent and at most once a second. */
+export function handOnStats(env: Env, ctx: ExecutionContext): void {
+  if (flushDue(env, FLUSH_INTERVAL_MS)) ctx.waitUntil(flushStats(env).catch(console.error));
 }
 
 /** Triton's `model_stats` for the READY versions asked for, summed over every isolate (this one's counts handed on first). */
 export async function modelStats(env: Env, name?: string, version?: string) {
+  if (!env.STATS) throw new InferenceError(503, 'statistics need the STATS Durable Object binding, which this deployment lacks');
   for (let waited = 0; flushing && waited < 2000; waited += 10) await scheduler.wait(10);
   await flushStats(env);
   const versions = await dataPlane(env).servedVersions(name, version);

@@ -180,6 +180,7 @@ export class DataPlane {
         if (!(error instanceof InferenceError)) throw error;
         return error.message;
       });
+      if (this.#checked.size >= 10_000) this.#checked.clear(); // bounded: a file synced again is only checked again
       this.#checked.set(version.key, reason);
     }
     return reason;

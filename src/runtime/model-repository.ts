@@ -116,7 +116,8 @@ export class ModelRepository {
 
   /** The named version, or the latest one the version_policy serves when none is given. */
   async resolve(name: string, version?: string): Promise<ModelVersion> {
-    const entry = (await this.#models()).get(name);
+    // The hot path: a fresh listing is read without another await.
+    const entry = (this.#fresh() ?? (await this.#models())).get(name);
     if (!entry) throw unknownModel(name);
     if (entry.unloaded) throw unknownModel(name, `has no available versions: it is unloaded; load it through POST /v2/repository/models/${name}/load`);
     const wanted = version ?? entry.served.at(-1);
@@ -222,11 +223,15 @@ export class ModelRepository {
    * awaited by another request would resume in this request's I/O context, which Workers forbid.
    */
   async #models(fresh = false): Promise<Map<string, ModelEntry>> {
-    const now = Date.now();
-    if (fresh || !this.#listing || now - this.#listing.at > this.ttlMs) {
-      this.#listing = { at: now, models: await this.#list() };
-    }
-    return this.#listing.models;
+    const listing = fresh ? undefined : this.#fresh();
+    if (listing) return listing;
+    const models = await this.#list();
+    this.#listing = { at: Date.now(), models };
+    return models;
+  }
+
+  #fresh(): Map<string, ModelEntry> | undefined {
+    return this.#listing && Date.now() - this.#listing.at <= this.ttlMs ? this.#listing.models : undefined;
   }
 
   async #list(): Promise<Map<string, ModelEntry>> {

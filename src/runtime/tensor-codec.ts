@@ -26,6 +26,9 @@ export function flattenData(name: string, data: unknown[], shape: readonly numbe
   return flat;
 }
 
+/** The smallest magnitude that rounds to Infinity as FP32 (FLT_MAX plus half an ulp). */
+const FP32_OVERFLOW = 3.4028235677973366e38;
+
 const describe = (value: unknown) => (typeof value === 'string' ? `"${value.slice(0, 40)}"` : JSON.stringify(value) ?? String(value));
 
 /** Converts JSON elements to an ORT tensor, checking every element's type and range. */
@@ -64,14 +67,17 @@ export function tensorFromJson(name: string, datatype: DatatypeName, shape: read
     }
     case 'FP32':
     case 'FP64': {
-      // JSON cannot carry Infinity: a value that overflows (1e999, or 3.4e39 as FP32) is out of range, never Infinity.
+      // JSON cannot carry Infinity: a value that overflows (1e999, or 3.4e39 as FP32) is out of range, never
+      // Infinity. One comparison per element on the hot path; the reason is worked out only for a bad one.
       const out = new DATATYPES[datatype].array(values.length);
-      values.forEach((v, i) => {
-        if (typeof v !== 'number') reject(i, 'a number');
-        if (!Number.isFinite(v)) reject(i, 'a finite number');
+      const limit = datatype === 'FP32' ? FP32_OVERFLOW : Infinity;
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i];
+        if (typeof v !== 'number' || !(Math.abs(v) < limit)) {
+          reject(i, typeof v !== 'number' ? 'a number' : Number.isFinite(v) ? `a number within the ${datatype} range` : 'a finite number');
+        }
         out[i] = v as number;
-        if (!Number.isFinite(out[i])) reject(i, `a number within the ${datatype} range`);
-      });
+      }
       return new ort.Tensor(DATATYPES[datatype].ort, out, dims);
     }
     default: {
