@@ -1,6 +1,6 @@
 // The data plane: the one door through which every pattern resolves a model, holds it while it runs, and releases it.
 import { infer, runTensors, type CarriedState, type HostTensor, type InferenceResult } from './inference';
-import type { LoadedModel, ModelInfo } from './loaded-model';
+import { loadModel, type LoadedModel, type ModelInfo } from './loaded-model';
 import { ModelCache } from './model-cache';
 import { InferenceError, badRequest } from './errors';
 import { carriedNames, sequenceSpecOf } from './sequence-batching';
@@ -166,8 +166,10 @@ export class DataPlane {
 
   /** Writes a model's files (configs and new versions) once ONNX Runtime has proved each new version loads with its config. */
   write(name: string, files: Map<RepositoryFile, Uint8Array>): Promise<string[]> {
+    // A candidate is loaded and released at once: it is never served under its own key, so it does not take a cache slot.
     return this.#repository.write(name, files, async (candidate) => {
-      await this.#cache.with(candidate, async () => undefined);
+      const model = await loadModel(candidate, await candidate.bytes());
+      await model.session.release();
     });
   }
 

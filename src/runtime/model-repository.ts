@@ -72,6 +72,7 @@ export function checkRepositoryFile(path: string): RepositoryFile {
 }
 
 const byVersion = (a: string, b: string) => Number(a) - Number(b);
+const immutable = (name: string, version: string) => new InferenceError(409, `model '${name}' already has version ${version}; versions are immutable, upload a new one`);
 const unknownModel = (name: string, what = 'is not found') => notFound(`Request for unknown model: '${name.slice(0, 80)}' ${what}`);
 
 /** Triton's version_policy: which versions serve. Without one every version serves (sessions and jobs pin versions). */
@@ -150,7 +151,7 @@ export class ModelRepository {
     for (const path of files.keys()) {
       const version = path.includes('/') ? path.split('/')[0]! : undefined;
       if (version === undefined) continue;
-      if (entry?.versions.has(version)) throw new InferenceError(409, `model '${name}' already has version ${version}; versions are immutable, upload a new one`);
+      if (entry?.versions.has(version)) throw immutable(name, version);
       newVersions.add(version);
     }
     for (const version of newVersions) if (!files.has(`${version}/${MODEL_FILE}`)) throw badRequest(`version ${version} of '${name}' has no ${MODEL_FILE}`);
@@ -172,7 +173,7 @@ export class ModelRepository {
     // same version exactly one wins, and nothing of a loser (its configs) is written.
     for (const version of [...newVersions].sort(byVersion)) {
       const committed = await bucket.put(`${PREFIX}${name}/${version}/${MODEL_FILE}`, files.get(`${version}/${MODEL_FILE}`)!, { onlyIf: { etagDoesNotMatch: '*' } });
-      if (!committed) throw new InferenceError(409, `model '${name}' already has version ${version}; versions are immutable, upload a new one`);
+      if (!committed) throw immutable(name, version);
       await this.#writeConfig(name, `${version}/`, files);
     }
     await this.#writeConfig(name, '', files);
