@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { InferenceError } from '../src/runtime/errors';
 import { ENUMS, MESSAGES } from '../src/runtime/model-config-proto';
-import { checkConfigJson, parseTextFormat } from '../src/runtime/text-format';
+import { checkConfigJson } from '../src/runtime/config-json';
+import { parseTextFormat } from '../src/runtime/text-format';
 import simple from './fixtures/triton/simple/config.pbtxt?raw';
 import simpleDynaSequence from './fixtures/triton/simple_dyna_sequence/config.pbtxt?raw';
 import simpleInt8 from './fixtures/triton/simple_int8/config.pbtxt?raw';

@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import { badRequest } from './errors';
 import { describeIssues } from './protocol';
-import { checkConfigJson, parseTextFormat } from './text-format';
+import { checkConfigJson } from './config-json';
+import { parseTextFormat } from './text-format';
 
 /** The server's own fields beside Triton's: what the graph cannot say, and descriptive facts about the model. */
 const EXTENSION_FIELDS = [
