@@ -60,6 +60,12 @@ export async function flushStats(env: Env, every = 0): Promise<void> {
   }
 }
 
+/** For Durable Objects: hands on the statistics an answer counted, once it has settled. */
+export function flushAfter<T>(ctx: DurableObjectState, env: Env, answer: Promise<T>): Promise<T> {
+  ctx.waitUntil(answer.then(() => flushStats(env)).catch(console.error));
+  return answer;
+}
+
 /** Hands on the statistics a request counted, after its answer is sent and at most once a second. */
 export function handOnStats(env: Env, ctx: ExecutionContext): void {
   if (flushDue(env, FLUSH_INTERVAL_MS)) ctx.waitUntil(flushStats(env).catch(console.error));

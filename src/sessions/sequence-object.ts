@@ -7,8 +7,9 @@ import type { InferenceResult, StoredTensor } from '../runtime/inference';
 import type { ModelConfig } from '../runtime/model-config';
 import { outcome, type Outcome } from '../runtime/outcome';
 import { controlFeeds, initialState, sequenceSpecOf, type SequenceSpec } from '../runtime/sequence-batching';
-import { dataPlane, flushStats } from '../serving';
+import { dataPlane, flushAfter } from '../serving';
 import type { SequenceCall, SequenceRow, StateRow } from './sequence-types';
+import { expireIfIdle } from './idle-expiry';
 import { SerialQueue } from './serial-queue';
 import { storedRow } from './stored-row';
 import { withContext } from './stream-context';
@@ -31,20 +32,11 @@ export class SequenceObject extends DurableObject<Env> {
   }
 
   step(call: SequenceCall): Promise<Outcome<InferenceResult>> {
-    const answer = this.#queue.run(() => outcome(() => this.#step(call)));
-    // Statistics this object counted are handed on after the answer.
-    this.ctx.waitUntil(answer.then(() => flushStats(this.env)).catch(console.error));
-    return answer;
+    return flushAfter(this.ctx, this.env, this.#queue.run(() => outcome(() => this.#step(call))));
   }
 
   override async alarm(): Promise<void> {
-    await this.#queue.run(async () => {
-      const row = this.#row();
-      if (!row) return;
-      const due = row.last_active + row.idle_timeout * 1000;
-      if (Date.now() < due) return this.ctx.storage.setAlarm(due);
-      await this.ctx.storage.deleteAll();
-    });
+    await this.#queue.run(() => expireIfIdle(this.ctx.storage, this.#row(), () => this.ctx.storage.deleteAll()));
   }
 
   /** Tables exist only while the sequence does: ending it deletes all storage. */

@@ -2,8 +2,9 @@
 import { DurableObject } from 'cloudflare:workers';
 import { InferenceError, badRequest, notFound } from '../runtime/errors';
 import { outcome, type Outcome } from '../runtime/outcome';
-import { dataPlane, flushStats } from '../serving';
+import { dataPlane, flushAfter } from '../serving';
 import { rank, type Rating, type RecommendedItem } from './recommender';
+import { expireIfIdle } from './idle-expiry';
 import { SerialQueue } from './serial-queue';
 import { indexStub } from './session-index-object';
 import type { Answer, EventRow, Feedback, SessionRow, SessionStart, SessionSummary, Step } from './session-types';
@@ -119,20 +120,11 @@ export class SessionObject extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    await this.#queue.run(async () => {
-      const session = this.#row();
-      if (!session) return;
-      const due = session.last_active + session.idle_timeout * 1000;
-      if (Date.now() < due) return this.ctx.storage.setAlarm(due);
-      await this.#erase();
-    });
+    await this.#queue.run(() => expireIfIdle(this.ctx.storage, this.#row(), () => this.#erase()));
   }
 
   #serial<T>(work: () => Promise<T>): Promise<Outcome<T>> {
-    const answer = this.#queue.run(() => outcome(work));
-    // Statistics this object counted are handed on after the answer.
-    this.ctx.waitUntil(answer.then(() => flushStats(this.env)).catch(console.error));
-    return answer;
+    return flushAfter(this.ctx, this.env, this.#queue.run(() => outcome(work)));
   }
 
   /** Tables exist only while the session does: ending it deletes all storage. */
