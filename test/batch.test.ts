@@ -7,6 +7,7 @@ import expectedAwkward from './fixtures/flights-awkward.json';
 import reference from './fixtures/flights-reference.json';
 import sample from './fixtures/flights-sample.csv?raw';
 import irisReference from './fixtures/reference.json';
+import { stageGzip } from '../src/batch/chunk-reader';
 import worker from '../src/index';
 import { call, expectError, postJson } from './client';
 
@@ -131,6 +132,21 @@ describe('CSV through R2, Queues and back', () => {
     ]);
     expect(errors[1].message).toMatch(/distance.*abc/);
     expect(job.records).toEqual({ ok: output.length, failed: 2 });
+  });
+
+  it('stages a gzip input larger than one multipart part byte for byte', async () => {
+    // 20 MiB of text: two full 8 MiB parts and a short last one.
+    const line = new TextEncoder().encode('12,3,LAS,PHL,2176,33,a-row-of-csv-text-that-repeats\n');
+    const plain = new Uint8Array(20 * 1024 * 1024);
+    for (let at = 0; at < plain.length; at += line.length) plain.set(line.subarray(0, Math.min(line.length, plain.length - at)), at);
+    const gz = await new Response(new Blob([plain]).stream().pipeThrough(new CompressionStream('gzip'))).arrayBuffer();
+    await env.BATCH.put('inbox/alice/staging/big.csv.gz', gz);
+    const size = await stageGzip(env.BATCH, 'inbox/alice/staging/big.csv.gz', 'results/alice/staging/input.csv', 64 * 1024 * 1024);
+    expect(size).toBe(plain.length);
+    const staged = new Uint8Array(await (await env.BATCH.get('results/alice/staging/input.csv'))!.arrayBuffer());
+    expect(staged.length).toBe(plain.length);
+    expect(staged.every((b, i) => b === plain[i])).toBe(true);
+    await expect(stageGzip(env.BATCH, 'inbox/alice/staging/big.csv.gz', 'results/alice/staging/small.csv', 1024 * 1024)).rejects.toThrow(/exceeds 1048576 bytes/);
   });
 
   it('reads gzip and JSON Lines (named inputs and whole protocol requests)', async () => {

@@ -57,7 +57,9 @@ export async function stageGzip(bucket: R2Bucket, key: string, target: string, m
   const reader = inflate(object.body, 'gzip').getReader();
   const upload = await bucket.createMultipartUpload(target);
   const parts: R2UploadedPart[] = [];
-  let pending = new Uint8Array(0);
+  // Decompressed pieces waiting for a whole part; joined once per part, not once per piece.
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
   let total = 0;
   const next = () =>
     reader.read().catch(() => {
@@ -68,16 +70,20 @@ export async function stageGzip(bucket: R2Bucket, key: string, target: string, m
       if (read.value) {
         total += read.value.byteLength;
         if (total > maxBytes) throw new DataError(`decompressed input exceeds ${maxBytes} bytes`);
-        pending = concatBytes([pending, read.value]);
+        pending.push(read.value);
+        pendingBytes += read.value.byteLength;
       }
       if (read.done && total === 0) {
         await upload.abort();
         await bucket.put(target, new Uint8Array(0));
         return 0;
       }
-      while (pending.byteLength >= PART_BYTES || (read.done && pending.byteLength > 0)) {
-        parts.push(await upload.uploadPart(parts.length + 1, pending.subarray(0, PART_BYTES)));
-        pending = pending.subarray(Math.min(PART_BYTES, pending.byteLength));
+      if (pendingBytes >= PART_BYTES || (read.done && pendingBytes > 0)) {
+        let joined = concatBytes(pending);
+        for (; joined.byteLength >= PART_BYTES || (read.done && joined.byteLength > 0); joined = joined.subarray(PART_BYTES)) {
+          parts.push(await upload.uploadPart(parts.length + 1, joined.subarray(0, PART_BYTES)));
+        }
+        [pending, pendingBytes] = [[joined], joined.byteLength];
       }
       if (read.done) break;
     }
