@@ -86,6 +86,8 @@ function servedVersions(config: ModelConfig | undefined, versions: string[]): st
 export class ModelRepository {
   readonly #bundled: Map<string, { config: ModelConfig; versions: Record<string, ArrayBuffer> }>;
   #listing?: { at: number; models: Map<string, ModelEntry> };
+  /** Configs read by the last listing, by path: an unchanged etag needs no fetch and no parse. */
+  #configs = new Map<string, ConfigRead>();
 
   constructor(
     private readonly bucket: R2Bucket | undefined,
@@ -244,30 +246,41 @@ export class ModelRepository {
       if (!page.truncated) break;
       cursor = page.cursor;
     }
-    const names = new Set([...this.#bundled.keys(), ...[...objects.keys()].map((path) => path.split('/')[0]!)]);
+    // Each model's files, found in one pass over the listing.
+    const byModel = new Map<string, Map<string, R2Object>>([...this.#bundled.keys()].map((name) => [name, new Map()]));
+    for (const [path, object] of objects) {
+      const slash = path.indexOf('/');
+      if (slash <= 0) continue; // not inside a model folder
+      const name = path.slice(0, slash);
+      if (!byModel.has(name)) byModel.set(name, new Map());
+      byModel.get(name)!.set(path.slice(name.length + 1), object);
+    }
+    const configs = new Map<string, ConfigRead>();
     const models = new Map<string, ModelEntry>();
     await Promise.all(
-      [...names].map(async (name) => {
-        const entry = await this.#entry(name, objects);
+      [...byModel].map(async ([name, files]) => {
+        const entry = await this.#entry(name, files, configs);
         if (entry.versions.size) models.set(name, entry);
       }),
     );
+    this.#configs = configs;
     return new Map([...models].sort(([a], [b]) => (a < b ? -1 : 1)));
   }
 
   /** One model: bundled versions, then R2 versions; each version's config is its own, else the model's, else the bundle's. */
-  async #entry(name: string, objects: Map<string, R2Object>): Promise<ModelEntry> {
+  async #entry(name: string, files: Map<string, R2Object>, configs: Map<string, ConfigRead>): Promise<ModelEntry> {
     const bundled = this.#bundled.get(name);
-    const modelConfig = await this.#readConfig(name, '', objects);
+    const readConfig = (folder: string) => this.#readConfig(name, folder, files, configs);
+    const modelConfig = await readConfig('');
     const base: ConfigRead = modelConfig ?? { config: bundled?.config ?? parseModelConfig({}, 'config'), etag: 'bundled' };
     const versions = new Map<string, ModelVersion>();
     for (const [version, buffer] of Object.entries(bundled?.versions ?? {})) {
       versions.set(version, this.#version(name, version, base, buffer.byteLength, 'bundled', async () => new Uint8Array(buffer)));
     }
-    for (const [path, object] of objects) {
-      const [model, version, file] = path.split('/');
-      if (model !== name || file !== MODEL_FILE || !VERSION.test(version ?? '')) continue;
-      const read = (await this.#readConfig(name, `${version}/`, objects)) ?? base;
+    for (const [path, object] of files) {
+      const [version, file] = path.split('/');
+      if (file !== MODEL_FILE || !VERSION.test(version ?? '')) continue;
+      const read = (await readConfig(`${version}/`)) ?? base;
       versions.set(version!, this.#version(name, version!, read, object.size, object.etag, async () => this.#bytes(name, version!)));
     }
     const sorted = [...versions.keys()].sort(byVersion);
@@ -275,7 +288,7 @@ export class ModelRepository {
     return {
       versions: new Map(sorted.map((v) => [v, versions.get(v)!])),
       served: servedVersions(policy, sorted),
-      unloaded: objects.has(`${name}/unloaded`),
+      unloaded: files.has('unloaded'),
     };
   }
 
@@ -285,17 +298,27 @@ export class ModelRepository {
     return { ...common, config: read.config };
   }
 
-  async #readConfig(name: string, folder: string, objects: Map<string, R2Object>): Promise<ConfigRead | undefined> {
-    const file = CONFIG_FILES.find((f) => objects.has(`${name}/${folder}${f}`));
+  /** A folder's config; one already read with the same etag is not fetched or parsed again. */
+  async #readConfig(name: string, folder: string, files: Map<string, R2Object>, configs: Map<string, ConfigRead>): Promise<ConfigRead | undefined> {
+    const file = CONFIG_FILES.find((f) => files.has(`${folder}${f}`));
     if (!file) return undefined;
-    const object = await this.bucket!.get(`${PREFIX}${name}/${folder}${file}`);
-    if (!object) return undefined;
-    try {
-      return { config: parseConfigFile(file, await object.text(), `${folder}${file}`), etag: object.etag };
-    } catch (error) {
-      if (error instanceof InferenceError) return { problem: error.message, etag: object.etag };
-      throw error;
+    const key = `${name}/${folder}${file}`;
+    const known = this.#configs.get(key);
+    if (known?.etag === files.get(`${folder}${file}`)!.etag) {
+      configs.set(key, known);
+      return known;
     }
+    const object = await this.bucket!.get(`${PREFIX}${key}`);
+    if (!object) return undefined;
+    let read: ConfigRead;
+    try {
+      read = { config: parseConfigFile(file, await object.text(), `${folder}${file}`), etag: object.etag };
+    } catch (error) {
+      if (!(error instanceof InferenceError)) throw error;
+      read = { problem: error.message, etag: object.etag };
+    }
+    configs.set(key, read);
+    return read;
   }
 
   async #bytes(name: string, version: string): Promise<Uint8Array> {
