@@ -2,7 +2,7 @@
 import { BUNDLED_MODELS } from '../models';
 import { DataPlane } from './runtime/data-plane';
 import { InferenceError } from './runtime/errors';
-import { modelStat, zeroCounters, type VersionCounters } from './runtime/statistics';
+import { modelStat, zeroCounters, type ModelCounters } from './runtime/statistics';
 import { statsStub } from './stats/stats-object';
 
 let plane: DataPlane | undefined;
@@ -39,21 +39,12 @@ export async function flushStats(env: Env, every = 0): Promise<void> {
   lastFlush = Date.now();
   try {
     while (stats.pending) {
-      const taken = stats.take();
-      const byModel = new Map<string, Record<string, VersionCounters>>();
-      for (const [key, counters] of taken) {
-        const at = key.lastIndexOf('@');
-        const versions = byModel.get(key.slice(0, at)) ?? {};
-        versions[key.slice(at + 1)] = counters;
-        byModel.set(key.slice(0, at), versions);
-      }
-      const sent = await Promise.allSettled([...byModel].map(([model, versions]) => statsStub(env, model).add(versions)));
+      const models = [...stats.take()];
+      const sent = await Promise.allSettled(models.map(([model, versions]) => statsStub(env, model).add(versions)));
       // A model whose object did not take its counts gets them back: nothing is lost, nothing counted twice.
-      const failed = [...byModel.keys()].filter((_, i) => sent[i]!.status === 'rejected');
-      if (failed.length) {
-        stats.restore(new Map([...taken].filter(([key]) => failed.includes(key.slice(0, key.lastIndexOf('@'))))));
-        throw (sent.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason;
-      }
+      sent.forEach((result, i) => result.status === 'rejected' && stats.restore(...models[i]!));
+      const failure = sent.find((result) => result.status === 'rejected');
+      if (failure) throw failure.reason;
     }
   } finally {
     flushing = false;
@@ -77,7 +68,7 @@ export async function modelStats(env: Env, name?: string, version?: string) {
   for (let waited = 0; flushing && waited < 2000; waited += 10) await scheduler.wait(10);
   await flushStats(env);
   const versions = await dataPlane(env).servedVersions(name, version);
-  const totals = new Map<string, Record<string, VersionCounters>>();
+  const totals = new Map<string, ModelCounters>();
   await Promise.all([...new Set(versions.map((v) => v.name))].map(async (model) => totals.set(model, await statsStub(env, model).read())));
   return { model_stats: versions.map((v) => modelStat(v.name, v.version, totals.get(v.name)?.[v.version] ?? zeroCounters())) };
 }

@@ -1,7 +1,7 @@
 // Triton's statistics extension: counts per model version, failures as failures, summed across isolates by one object per model.
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { StatsRecorder, type VersionCounters } from '../src/runtime/statistics';
+import { StatsRecorder } from '../src/runtime/statistics';
 import { statsStub } from '../src/stats/stats-object';
 import irisV2 from './fixtures/models/iris-v2.onnx';
 import reference from './fixtures/reference.json';
@@ -67,10 +67,7 @@ describe('statistics', () => {
     b.success('twins', '1', 1, 3, { inputMs: 1, inferMs: 1, outputMs: 1 });
     b.failure('twins', '1', 1);
     const stub = statsStub(env, 'twins');
-    for (const recorder of [a, b]) {
-      const taken = Object.fromEntries([...recorder.take()].map(([key, counters]) => [key.split('@')[1]!, counters])) as Record<string, VersionCounters>;
-      await stub.add(taken);
-    }
+    for (const recorder of [a, b]) await stub.add(recorder.take().get('twins')!);
     const total = (await stub.read())['1']!;
     expect(total).toMatchObject({ inference_count: 5, execution_count: 2, success_count: 2, success_ns: 5e6, fail_count: 1, compute_infer_ns: 2e6 });
     expect(a.pending || b.pending).toBe(false);

@@ -3,7 +3,7 @@ import { infer, runTensors, type CarriedState, type HostTensor, type InferenceRe
 import { loadModel, type LoadedModel, type ModelInfo } from './loaded-model';
 import { ModelCache } from './model-cache';
 import { InferenceError, badRequest } from './errors';
-import { carriedNames, sequenceSpecOf } from './sequence-batching';
+import { publicTensors, sequenceSpecOf } from './sequence-batching';
 import { ModelRepository, type BundledModel, type IndexEntry, type ModelVersion, type RepositoryFile } from './model-repository';
 import { startOrt } from './ort';
 import type { InferenceRequest, ModelMetadata } from './protocol';
@@ -32,11 +32,12 @@ function handleOf(model: LoadedModel, stats: StatsRecorder): ModelHandle {
   const sequence = sequenceSpecOf(config);
   /** Each row of a batched model's first input is one inference, as Triton counts them. */
   const batchOf = (shape: number[] | undefined) => (config.max_batch_size > 0 && shape?.length ? shape[0]! : 1);
-  async function counted<T>(batch: number, work: () => Promise<T>, timing: (result: T) => RunTiming): Promise<T> {
+  async function counted<T>(batch: number, work: () => Promise<T>, timing: (result: T, totalMs: number) => RunTiming): Promise<T> {
     const started = performance.now();
     try {
       const result = await work();
-      stats.success(name, version, batch, performance.now() - started, timing(result));
+      const totalMs = performance.now() - started;
+      stats.success(name, version, batch, totalMs, timing(result, totalMs));
       return result;
     } catch (error) {
       stats.failure(name, version, performance.now() - started);
@@ -59,7 +60,7 @@ function handleOf(model: LoadedModel, stats: StatsRecorder): ModelHandle {
         },
         (result) => result,
       ),
-    run: (feeds, fetches) => counted(batchOf(Object.values(feeds)[0]?.shape), () => runTensors(model, feeds, fetches), () => ({ inputMs: 0, inferMs: 0, outputMs: 0 })),
+    run: (feeds, fetches) => counted(batchOf(Object.values(feeds)[0]?.shape), () => runTensors(model, feeds, fetches), (_, totalMs) => ({ inputMs: 0, inferMs: totalMs, outputMs: 0 })),
   };
 }
 
@@ -103,11 +104,7 @@ export class DataPlane {
   async metadata(name: string, version?: string): Promise<{ version: string; metadata: ModelMetadata }> {
     const model = await this.describe(name, version);
     const versions = await this.#repository.versions(model.name);
-    // Inputs and outputs the server fills (sequence controls and state) are hidden, as Triton does.
-    const carried = carriedNames(sequenceSpecOf(model.config));
-    const inputs = model.inputs.filter((s) => !carried.inputs.has(s.name));
-    const outputs = model.outputs.filter((s) => !carried.outputs.has(s.name));
-    return { version: model.version, metadata: { name: model.name, versions, platform: 'onnx_onnxv1', inputs, outputs } };
+    return { version: model.version, metadata: { name: model.name, versions, platform: 'onnx_onnxv1', ...publicTensors(model) } };
   }
 
   /** Ready means the version resolves and ONNX Runtime can load it. */

@@ -142,7 +142,7 @@ function planOutputs(model: LoadedModel, request: InferenceRequest, hidden: stri
 }
 
 /** Runs the session; what the graph itself rejects (e.g. an index out of range) is the client's 400. */
-export async function runSession(model: LoadedModel, feeds: Record<string, ort.Tensor>, fetches: string[]): Promise<ort.InferenceSession.ReturnType> {
+async function runSession(model: LoadedModel, feeds: Record<string, ort.Tensor>, fetches: string[]): Promise<ort.InferenceSession.ReturnType> {
   try {
     return await model.session.run(feeds, fetches);
   } catch (error) {

@@ -2,7 +2,7 @@
 import { DATATYPES, type DatatypeName } from './datatypes';
 import { badRequest } from './errors';
 import type { StoredTensor } from './inference';
-import type { TensorSpec } from './loaded-model';
+import type { ModelInfo, TensorSpec } from './loaded-model';
 import type { ModelConfig } from './model-config';
 import type { SequenceFlags } from './sequence-flags';
 import { elementCount, tensorFromJson, tensorToBinary } from './tensor-codec';
@@ -97,12 +97,13 @@ export function sequenceSpecOf(config: ModelConfig): SequenceSpec | undefined {
   };
 }
 
-/** Inputs and outputs the server fills or keeps: hidden from metadata, refused when a client sends them. */
-export function carriedNames(spec: SequenceSpec | undefined): { inputs: Set<string>; outputs: Set<string> } {
-  return {
-    inputs: new Set([...(spec?.controls.map((c) => c.input) ?? []), ...(spec?.states.map((s) => s.input) ?? [])]),
-    outputs: new Set(spec?.states.map((s) => s.output) ?? []),
-  };
+/** A model's tensors as clients see them: the sequence controls and state the server fills or keeps are hidden, as in Triton. */
+export function publicTensors(model: ModelInfo): { inputs: TensorSpec[]; outputs: TensorSpec[] } {
+  const spec = sequenceSpecOf(model.config);
+  if (!spec) return { inputs: model.inputs, outputs: model.outputs };
+  const inputs = new Set([...spec.controls.map((c) => c.input), ...spec.states.map((s) => s.input)]);
+  const outputs = new Set(spec.states.map((s) => s.output));
+  return { inputs: model.inputs.filter((t) => !inputs.has(t.name)), outputs: model.outputs.filter((t) => !outputs.has(t.name)) };
 }
 
 /** Each control and state must be a graph tensor of the configured datatype: checked when the model loads. */

@@ -14,8 +14,6 @@ export interface VersionCounters {
   compute_output_ns: number;
 }
 
-export type StatsKey = `${string}@${string}`;
-
 export const zeroCounters = (): VersionCounters => ({
   last_inference: 0,
   inference_count: 0,
@@ -45,15 +43,17 @@ export interface RunTiming {
 
 const ns = (ms: number) => Math.round(ms * 1e6);
 
-/** What this isolate has counted and not yet handed on, per model version. */
+/** Counters per version of one model, as a StatsObject takes them. */
+export type ModelCounters = Record<string, VersionCounters>;
+
+/** What this isolate has counted and not yet handed on, per model and version. */
 export class StatsRecorder {
-  #pending = new Map<StatsKey, VersionCounters>();
+  #pending = new Map<string, ModelCounters>();
 
   #counters(name: string, version: string): VersionCounters {
-    const key: StatsKey = `${name}@${version}`;
-    let counters = this.#pending.get(key);
-    if (!counters) this.#pending.set(key, (counters = zeroCounters()));
-    return counters;
+    let model = this.#pending.get(name);
+    if (!model) this.#pending.set(name, (model = {}));
+    return (model[version] ??= zeroCounters());
   }
 
   success(name: string, version: string, batch: number, totalMs: number, timing: RunTiming): void {
@@ -80,18 +80,15 @@ export class StatsRecorder {
   }
 
   /** Hands over everything counted so far and starts again from zero. */
-  take(): Map<StatsKey, VersionCounters> {
+  take(): Map<string, ModelCounters> {
     const taken = this.#pending;
     this.#pending = new Map();
     return taken;
   }
 
   /** Puts back what could not be handed on, so nothing counted is lost. */
-  restore(taken: Map<StatsKey, VersionCounters>): void {
-    for (const [key, counters] of taken) {
-      const [name, version] = key.split('@') as [string, string];
-      addCounters(this.#counters(name, version), counters);
-    }
+  restore(name: string, versions: ModelCounters): void {
+    for (const [version, counters] of Object.entries(versions)) addCounters(this.#counters(name, version), counters);
   }
 }
 

@@ -1,7 +1,7 @@
 // Triton's model configuration extension: the config as Triton prints it (ModelConfig JSON), plus the server's own fields.
 import { configDatatype, type ModelInfo, type TensorSpec } from './loaded-model';
 import type { TensorConfig } from './model-config';
-import { carriedNames, sequenceSpecOf } from './sequence-batching';
+import { publicTensors } from './sequence-batching';
 
 const tensorConfig = (batched: boolean, declared: TensorConfig[] | undefined, defaults: object) => (spec: TensorSpec) => ({
   name: spec.name,
@@ -15,7 +15,7 @@ const tensorConfig = (batched: boolean, declared: TensorConfig[] | undefined, de
 export function tritonConfig(model: ModelInfo) {
   const { max_batch_size, platform, input, output, ...rest } = model.config;
   // Sequence controls and state appear under sequence_batching only, as in Triton.
-  const carried = carriedNames(sequenceSpecOf(model.config));
+  const visible = publicTensors(model);
   const batched = max_batch_size > 0 && [...model.inputs, ...model.outputs].every((s) => s.shape[0] === -1);
   return {
     ...rest,
@@ -25,8 +25,8 @@ export function tritonConfig(model: ModelInfo) {
     // Without a version_policy every version serves (Triton's own default is the latest one).
     version_policy: rest.version_policy ?? { all: {} },
     max_batch_size: batched ? max_batch_size : 0,
-    input: model.inputs.filter((s) => !carried.inputs.has(s.name)).map(tensorConfig(batched, input, { format: 'FORMAT_NONE', is_shape_tensor: false, allow_ragged_batch: false, optional: false })),
-    output: model.outputs.filter((s) => !carried.outputs.has(s.name)).map(tensorConfig(batched, output, { label_filename: '', is_shape_tensor: false })),
+    input: visible.inputs.map(tensorConfig(batched, input, { format: 'FORMAT_NONE', is_shape_tensor: false, allow_ragged_batch: false, optional: false })),
+    output: visible.outputs.map(tensorConfig(batched, output, { label_filename: '', is_shape_tensor: false })),
     instance_group: rest.instance_group ?? [{ name: model.name, kind: 'KIND_CPU', count: 1, gpus: [] }],
     default_model_filename: 'model.onnx',
   };

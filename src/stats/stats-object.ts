@@ -1,6 +1,6 @@
 // One object per model: the statistics every isolate has counted for it, summed, so no isolate reports only its own share.
 import { DurableObject } from 'cloudflare:workers';
-import { addCounters, zeroCounters, type VersionCounters } from '../runtime/statistics';
+import { addCounters, zeroCounters, type ModelCounters, type VersionCounters } from '../runtime/statistics';
 
 export class StatsObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
@@ -9,7 +9,7 @@ export class StatsObject extends DurableObject<Env> {
   }
 
   /** Adds one isolate's counts; the object runs one call at a time and SQLite calls are synchronous, so no add is lost. */
-  add(deltas: Record<string, VersionCounters>): void {
+  add(deltas: ModelCounters): void {
     const totals = this.read();
     for (const [version, delta] of Object.entries(deltas)) {
       const total = addCounters(totals[version] ?? zeroCounters(), delta);
@@ -17,7 +17,7 @@ export class StatsObject extends DurableObject<Env> {
     }
   }
 
-  read(): Record<string, VersionCounters> {
+  read(): ModelCounters {
     const rows = this.ctx.storage.sql.exec<{ version: string; counters: string }>('SELECT version, counters FROM versions').toArray();
     return Object.fromEntries(rows.map((r) => [r.version, JSON.parse(r.counters) as VersionCounters]));
   }
