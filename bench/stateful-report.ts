@@ -107,7 +107,7 @@ ${hop(cells)}
 
 ## How each pattern was driven
 
-- **movielens stateless /infer**: \`rated_ids\` INT64 [3], \`ratings\` FP32 [3], \`excluded_ids\` INT64 [n], \`k\` = 1. The client keeps the
+- **movielens stateless /infer**: \`rated_ids\` INT64 [3], \`ratings\` FP32 [3], \`rejected_ids\` INT64 [0], \`excluded_ids\` INT64 [n], \`k\` = 1. The client keeps the
   state a session would keep: \`excluded_ids\` is the 3 rated ids plus every item it has been shown, so n grows by one per request,
   exactly as in a session.
 - **session recommend**: one session per client (8 at concurrency 8, so no two clients queue on the same object), created with the

@@ -63,6 +63,7 @@ const PATTERNS: Pattern[] = [
         const answer = await post(server, '/v2/models/movielens/infer', JSON.stringify({ inputs: [
           ids('rated_ids', RATINGS.map((r) => r.item_id)),
           { name: 'ratings', datatype: 'FP32', shape: [RATINGS.length], data: RATINGS.map((r) => r.rating) },
+          ids('rejected_ids', []),
           ids('excluded_ids', excluded),
           ids('k', [1]),
         ] }));

@@ -12,7 +12,7 @@ import { encodeModel, floatTensor, int64Tensor, node, valueInfo, type ElemType }
 import type { onnx as O } from 'onnx-proto';
 import { initMlp, predict, seededRandom, train, type Activation, type Mlp, type TrainOptions } from './train.ts';
 import { makeFixtures, runClassifier, writeJson } from './make-fixtures.ts';
-import { buildMovielens } from './train-movielens.ts';
+import { buildMovielens } from './movielens/build.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const SCRIPT = 'scripts/build-models.ts';

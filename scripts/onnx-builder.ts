@@ -42,6 +42,17 @@ export function int64Tensor(name: string, dims: number[], data: ArrayLike<number
   return { name, dims, dataType: DataType.INT64, rawData: raw };
 }
 
+export function int32Tensor(name: string, dims: number[], data: Int32Array): O.ITensorProto {
+  const raw = new Uint8Array(data.length * 4);
+  const view = new DataView(raw.buffer);
+  for (let i = 0; i < data.length; i++) view.setInt32(i * 4, data[i]!, true);
+  return { name, dims, dataType: DataType.INT32, rawData: raw };
+}
+
+export function int8Tensor(name: string, dims: number[], data: Int8Array): O.ITensorProto {
+  return { name, dims, dataType: DataType.INT8, rawData: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+}
+
 /** STRING tensors cannot use raw_data: each element is its own UTF-8 bytes entry. */
 export function stringTensor(name: string, dims: number[], data: string[]): O.ITensorProto {
   const encoder = new TextEncoder();

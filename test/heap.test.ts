@@ -23,6 +23,7 @@ describe('model memory', () => {
       inputs: [
         { name: 'rated_ids', shape: [ids.length], datatype: 'INT64', data: ids },
         { name: 'ratings', shape: [ids.length], datatype: 'FP32', data: ids.map(() => 4) },
+        { name: 'rejected_ids', shape: [0], datatype: 'INT64', data: [] },
         { name: 'excluded_ids', shape: [0], datatype: 'INT64', data: [] },
         { name: 'k', shape: [1], datatype: 'INT64', data: [5] },
       ],

@@ -2,14 +2,22 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'csv-parse/sync';
+import movies from '../data/movielens-small/movies.csv?raw';
 import movielens from '../models/movielens/1/model.onnx';
 import reference from './fixtures/movielens-reference.json';
 import { call, expectError, postJson } from './client';
 
-type Case = { name: string; rated_ids: number[]; ratings: number[]; excluded_ids: number[]; k: number; item_ids: number[]; scores: number[] };
-const cases = ((reference as { cases?: Case[] }).cases ?? (reference as unknown as Case[])) as Case[];
+type Case = { name: string; rated_ids: number[]; ratings: number[]; rejected_ids: number[]; excluded_ids: number[]; k: number; item_ids: number[]; scores: number[] };
+const cases = reference.cases as Case[];
 const byName = (pattern: RegExp) => cases.find((c) => pattern.test(c.name))!;
 const ratingsOf = (c: Case) => c.rated_ids.map((item_id, i) => ({ item_id, rating: c.ratings[i]! }));
+/** Scores agree with the plain TypeScript reference within 1e-4 of the case's top score. */
+const expectScores = (got: number[], c: Case) => got.forEach((x, i) => expect(Math.abs(x - c.scores[i]!)).toBeLessThanOrEqual(1e-4 * Math.abs(c.scores[0]!)));
+
+/** MovieLens genres by movie id, read from the data set itself rather than from the model. */
+const genres = new Map((parse(movies, { from_line: 2 }) as string[][]).map(([id, , , g]) => [Number(id), g!.split('|')]));
+const share = (ids: number[], wanted: string[]) => ids.filter((id) => genres.get(id)!.some((g) => wanted.includes(g))).length / ids.length;
 
 async function create(context: unknown = {}, as: 'alice' | 'bob' = 'alice', model = 'movielens') {
   const response = await postJson('/v2/sessions', { model, context }, as);
@@ -69,7 +77,7 @@ describe('recommendations', () => {
     const { id } = await create();
     const answer = await step(id, 'recommend', cold.k);
     expect(answer.items.map((i) => i.item_id)).toEqual(cold.item_ids);
-    answer.items.forEach((item, i) => expect(Math.abs(item.score - cold.scores[i]!)).toBeLessThanOrEqual(1e-4));
+    expectScores(answer.items.map((i) => i.score), cold);
     expect(answer.items.every((i) => i.title.length > 0)).toBe(true);
   });
 
@@ -89,7 +97,7 @@ describe('recommendations', () => {
     const { id } = await create({ ratings: ratingsOf(fan) });
     const answer = await step(id, 'recommend', fan.k);
     expect(answer.items.map((i) => i.item_id)).toEqual(fan.item_ids);
-    answer.items.forEach((item, i) => expect(Math.abs(item.score - fan.scores[i]!)).toBeLessThanOrEqual(1e-4));
+    expectScores(answer.items.map((i) => i.score), fan);
 
     const cold = byName(/cold/i);
     expect(answer.items.map((i) => i.item_id)).not.toEqual(cold.item_ids);
@@ -117,6 +125,55 @@ describe('recommendations', () => {
       { action: 'accept', item_id: a!.item_id },
       { action: 'reject', item_id: b!.item_id },
     ]);
+  });
+});
+
+describe('personalisation', () => {
+  it('answers every reference case through /infer as the plain TypeScript maths does', async () => {
+    for (const c of cases) {
+      const ids = (name: string, data: number[]) => ({ name, shape: [data.length], datatype: 'INT64', data });
+      const response = await postJson('/v2/models/movielens/infer', {
+        inputs: [
+          ids('rated_ids', c.rated_ids),
+          { name: 'ratings', shape: [c.ratings.length], datatype: 'FP32', data: c.ratings },
+          ids('rejected_ids', c.rejected_ids),
+          ids('excluded_ids', c.excluded_ids),
+          ids('k', [c.k]),
+        ],
+      });
+      const body = (await response.json()) as any;
+      expect(response.status, JSON.stringify(body)).toBe(200);
+      const output = (name: string) => body.outputs.find((o: any) => o.name === name).data;
+      expect(output('item_ids'), c.name).toEqual(c.item_ids);
+      expectScores(output('scores'), c);
+    }
+  });
+
+  it('gives a user who rates only animated films mostly animated or children\'s films, and a horror fan horror', async () => {
+    for (const [pattern, wanted] of [[/5 animated/, ['Animation', 'Children']], [/5 horror/, ['Horror']]] as const) {
+      const c = byName(pattern);
+      const { id } = await create({ ratings: ratingsOf(c) });
+      const top = (await step(id, 'recommend', 10)).items.map((i) => i.item_id);
+      expect(top).toEqual(c.item_ids);
+      expect(share(top, [...wanted])).toBeGreaterThanOrEqual(0.7);
+    }
+  });
+
+  it('learns from rejections: after three animated films are rejected, fewer animated films come next', async () => {
+    const fan = byName(/5 animated/);
+    const rejecting = byName(/rejects three/);
+    const excluding = byName(/rejects nothing/);
+    const { id } = await create({ ratings: ratingsOf(fan) });
+    const shown = (await step(id, 'recommend', 10)).items.map((i) => i.item_id);
+    expect(shown).toEqual(rejecting.excluded_ids);
+    for (const item_id of rejecting.rejected_ids) {
+      expect(share([item_id], ['Animation'])).toBe(1);
+      expect((await postJson(`/v2/sessions/${id}/feedback`, { action: 'reject', item_id })).status).toBe(200);
+    }
+    const next = (await step(id, 'recommend', 10)).items.map((i) => i.item_id);
+    expect(next).toEqual(rejecting.item_ids);
+    // The same ten only hidden, not rejected, keep more animated films: the rejections pushed the answer away.
+    expect(share(next, ['Animation'])).toBeLessThan(share(excluding.item_ids, ['Animation']));
   });
 });
 

@@ -1,4 +1,4 @@
-// Ranking through the recommender graph: fold-in, scoring, masking and top-k all run inside the model.
+// Ranking through the recommender graph: the user's vector, scoring, masking and top-k all run inside the model.
 import type { DataPlane } from '../runtime/data-plane';
 
 export interface Rating {
@@ -20,13 +20,21 @@ export interface Ranking {
 
 const ids = (values: number[]) => ({ datatype: 'INT64' as const, shape: [values.length], data: BigInt64Array.from(values, BigInt) });
 
-export async function rank(plane: DataPlane, model: { name: string; version: string }, ratings: Rating[], excluded: number[], k: number): Promise<Ranking> {
+/** What the session knows: ratings pull, rejections push away from what resembles them, excluded items are only hidden. */
+export interface Preferences {
+  ratings: Rating[];
+  rejected: number[];
+  excluded: number[];
+}
+
+export async function rank(plane: DataPlane, model: { name: string; version: string }, { ratings, rejected, excluded }: Preferences, k: number): Promise<Ranking> {
   const out = await plane.run(
     model.name,
     model.version,
     {
       rated_ids: ids(ratings.map((r) => r.item_id)),
       ratings: { datatype: 'FP32', shape: [ratings.length], data: Float32Array.from(ratings, (r) => r.rating) },
+      rejected_ids: ids(rejected),
       excluded_ids: ids(excluded),
       k: ids([k]),
     },

@@ -3,7 +3,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { InferenceError, badRequest, notFound } from '../runtime/errors';
 import { outcome, type Outcome } from '../runtime/outcome';
 import { dataPlane, flushAfter } from '../serving';
-import { rank, type Rating, type RecommendedItem } from './recommender';
+import { rank, type Preferences, type Rating, type RecommendedItem } from './recommender';
 import { expireIfIdle } from './idle-expiry';
 import { SerialQueue } from './serial-queue';
 import { indexStub } from './session-index-object';
@@ -12,10 +12,7 @@ import { storedRow } from './stored-row';
 
 /** Bounds one session's history so a client cannot grow an object without limit. */
 const MAX_EVENTS = 10_000;
-/**
- * The graph compares every rated and every seen id with every movie, so its memory grows with
- * them (the isolate has 128 MB): a session holds at most this many of each.
- */
+/** Every rated and seen id goes into each call's graph inputs: a session holds at most this many of each. */
 export const MAX_RATINGS = 200;
 export const MAX_SEEN = 500;
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -33,7 +30,7 @@ export class SessionObject extends DurableObject<Env> {
     return this.#serial(async () => {
       if (this.#row()) throw new InferenceError(409, `session '${start.id}' already exists`);
       // Context ratings go through the graph once: it tells which items it knows.
-      const { known } = await this.#rank(start, start.ratings, start.exclude, 1);
+      const { known } = await this.#rank(start, { ratings: start.ratings, rejected: [], excluded: start.exclude }, 1);
       const unknown = start.ratings.filter((_, i) => !known[i]).map((r) => r.item_id);
       if (unknown.length) throw badRequest(`context.ratings: unknown item_id ${unknown.slice(0, 10).join(', ')}`);
       const now = Date.now();
@@ -54,7 +51,7 @@ export class SessionObject extends DurableObject<Env> {
       );
       this.#record(0, now, 'start', null, null);
       for (const r of start.ratings) this.#record(0, now, 'rate', r.item_id, null, r.rating);
-      for (const item of start.exclude) this.#record(0, now, 'reject', item, null);
+      for (const item of start.exclude) this.#record(0, now, 'exclude', item, null);
       await this.ctx.storage.setAlarm(now + start.idleTimeoutSeconds * 1000);
       return this.#summary(false);
     });
@@ -79,7 +76,7 @@ export class SessionObject extends DurableObject<Env> {
       if (seen.length + k > MAX_SEEN) {
         throw new InferenceError(409, `this session has seen ${seen.length} items, the most one session holds is ${MAX_SEEN}; start a new session`);
       }
-      const { items } = await this.#rank(session, this.#ratings(), seen, k);
+      const { items } = await this.#rank(session, { ratings: this.#ratings(), rejected: this.#rejected(), excluded: seen }, k);
       for (const item of items) this.#record(step, now, tryAgain ? 'try_again' : 'recommend', item.item_id, item);
       return { id: session.id, model_name: session.model, model_version: session.version, step, items };
     });
@@ -99,7 +96,7 @@ export class SessionObject extends DurableObject<Env> {
         if (seen.length >= MAX_SEEN && !seen.includes(feedback.item_id)) {
           throw new InferenceError(409, `this session has seen ${seen.length} items, the most one session holds is ${MAX_SEEN}; start a new session`);
         }
-        const { known } = await this.#rank(session, [{ item_id: feedback.item_id, rating: feedback.rating }], [], 1);
+        const { known } = await this.#rank(session, { ratings: [{ item_id: feedback.item_id, rating: feedback.rating }], rejected: [], excluded: [] }, 1);
         if (!known[0]) throw badRequest(`item_id ${feedback.item_id} is not an item of model '${session.model}'`);
         this.#record(step, Date.now(), 'rate', feedback.item_id, null, feedback.rating);
       } else {
@@ -156,8 +153,8 @@ export class SessionObject extends DurableObject<Env> {
   }
 
   /** Ranks on the version the session pinned when it started. */
-  #rank(session: { model: string; version: string }, ratings: Rating[], excluded: number[], k: number) {
-    return rank(dataPlane(this.env), { name: session.model, version: session.version }, ratings, excluded, k);
+  #rank(session: { model: string; version: string }, preferences: Preferences, k: number) {
+    return rank(dataPlane(this.env), { name: session.model, version: session.version }, preferences, k);
   }
 
   #record(step: number, at: number, action: Step['action'], itemId: number | null, item: RecommendedItem | null, rating: number | null = null): void {
@@ -186,7 +183,12 @@ export class SessionObject extends DurableObject<Env> {
       .toArray();
   }
 
-  /** Every item this session has shown, rated, accepted or rejected. */
+  /** Items rejected here, one by one or by "try again". */
+  #rejected(): number[] {
+    return this.#sql.exec<{ item_id: number }>("SELECT DISTINCT item_id FROM events WHERE action = 'reject'").toArray().map((r) => r.item_id);
+  }
+
+  /** Every item this session has shown, rated, accepted, rejected or was told to exclude. */
   #seen(): number[] {
     return this.#sql.exec<{ item_id: number }>('SELECT DISTINCT item_id FROM events WHERE item_id IS NOT NULL').toArray().map((r) => r.item_id);
   }

@@ -28,7 +28,7 @@ export interface SessionSummary {
 export interface Step {
   step: number;
   at: string;
-  action: 'start' | 'recommend' | 'try_again' | 'accept' | 'reject' | 'rate';
+  action: 'start' | 'recommend' | 'try_again' | 'accept' | 'reject' | 'rate' | 'exclude';
   items?: RecommendedItem[];
   item_id?: number;
   rating?: number;
