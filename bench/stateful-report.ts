@@ -115,7 +115,8 @@ ${hop(cells)}
   the end of a cell the graph masks 3 + (warm-up + measured) / c items and the object's SQLite history holds as many events.
 - **session try-again**: fresh sessions, one unmeasured recommend each, then \`try-again\` with k = 1: each call records a reject of
   the previous answer and a new answer (two events per step).
-- **silero-vad stateless /infer**: \`input\` FP32 [1, 576] (the previous chunk's last 64 samples, then the 512-sample chunk),
+- **silero-vad stateless /infer**: the same ONNX file uploaded as \`silero-vad-stateless\` without a config (\`silero-vad\` itself is a
+  sequence model, which /infer serves only with a correlation id); \`input\` FP32 [1, 576] (the previous chunk's last 64 samples, then the 512-sample chunk),
   \`state\` FP32 [2, 1, 128] of zeros, \`sr\` INT64 [] = 16000. A real stateless client would send back the \`stateN\` it received: the
   same model work, but longer JSON numbers than zeros. The stateless answer also carries \`stateN\` (256 floats); a sequence answer
   carries only \`output\`.

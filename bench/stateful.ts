@@ -37,6 +37,12 @@ type Step = () => Promise<void>;
 const ids = (name: string, data: number[]) => ({ name, datatype: 'INT64', shape: [data.length], data });
 const firstItem = (answer: any): number => answer.outputs.find((o: any) => o.name === 'item_ids').data[0];
 
+/**
+ * silero-vad's config makes it a sequence model, which /infer serves only with a correlation id: the stateless
+ * client calls the same ONNX file uploaded under this name with no config, carrying state and context itself.
+ */
+const STATELESS_VAD = 'silero-vad-stateless';
+
 // The silero-vad inputs are prebuilt JSON text, so both VAD patterns cost the client the same per request.
 const SR = JSON.stringify({ name: 'sr', datatype: 'INT64', shape: [], data: [vad.sample_rate] });
 const ZERO_STATE = JSON.stringify({ name: 'state', datatype: 'FP32', shape: [2, 1, 128], data: new Array(256).fill(0) });
@@ -91,7 +97,7 @@ const PATTERNS: Pattern[] = [
     async client(server, _cell, index, trace) {
       let i = index * 20;
       return async () => {
-        const answer = await post(server, '/v2/models/silero-vad/infer', statelessVadBodies[i++ % vad.chunks.length]!);
+        const answer = await post(server, `/v2/models/${STATELESS_VAD}/infer`, statelessVadBodies[i++ % vad.chunks.length]!);
         trace.push(answer.outputs[0].data[0]);
       };
     },
@@ -159,6 +165,12 @@ async function main(): Promise<void> {
   const server = await startWranglerDev(join(WORK, 'stateful-state'), 'warn');
   const readyMs = performance.now() - spawned;
   log(`ready on ${server.url} after ${(readyMs / 1000).toFixed(1)} s`);
+  const upload = await fetch(`${server.url}/v2/repository/models/${STATELESS_VAD}/versions/1/model.onnx`, {
+    method: 'PUT',
+    headers: AUTH,
+    body: readFileSync(join(ROOT, 'models/silero-vad/1/model.onnx')),
+  });
+  if (!upload.ok) throw new Error(`uploading ${STATELESS_VAD}: ${upload.status} ${await upload.text()}`);
   const cells: Cell[] = [];
   const checks: Checks = { sameItems: true, vadMaxDiff: NaN };
   try {
