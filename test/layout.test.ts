@@ -28,7 +28,7 @@ describe('folder rules', () => {
 
   it('reads the sources', () => {
     expect(Object.keys(sources).length).toBeGreaterThan(30);
-    expect(all.some((i) => i.from === 'src/index.ts' && i.to === 'src/online/model-routes')).toBe(true);
+    expect(all.some((i) => i.from === 'src/app.ts' && i.to === 'src/online/model-routes')).toBe(true);
   });
 
   it('keeps the inference core free of patterns and of the model bundle', () => {

@@ -13,7 +13,7 @@ import { jobIdFor, type R2Notification } from './notification';
 
 type Ctx = Context<{ Bindings: Env }>;
 
-const createSchema = z.object({
+export const createSchema = z.object({
   model: z.string(),
   version: z.string().optional(),
   input_key: z.string(),

@@ -1,7 +1,10 @@
-// What a job object is sent, what it answers, and what it stores.
+// What a job object is sent, what it answers, and what it stores. Its answer is a zod schema so that
+// the API document is generated from the same definition as the type.
+import { z } from 'zod';
 import type { Format } from './formats';
 
-export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export const jobStateSchema = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
+export type JobState = z.infer<typeof jobStateSchema>;
 
 export interface JobSpec {
   id: string;
@@ -38,24 +41,26 @@ export interface ChunkWork {
   outputPrefix: string;
 }
 
-export interface JobStatus {
-  id: string;
-  url: string;
-  state: JobState;
-  reason?: string;
-  model: string;
-  model_version: string;
-  input: string;
-  format: Format;
-  gzip: boolean;
-  records: { ok: number; failed: number };
-  chunks: { done: number; total: number; chunk_bytes: number };
-  progress: number;
-  output: string;
-  created_at: string;
-  started_at?: string;
-  finished_at?: string;
-}
+export const jobStatusSchema = z.object({
+  id: z.string(),
+  url: z.string(),
+  state: jobStateSchema,
+  reason: z.string().optional(),
+  model: z.string(),
+  model_version: z.string(),
+  input: z.string(),
+  format: z.enum(['csv', 'jsonl']),
+  gzip: z.boolean(),
+  records: z.object({ ok: z.int(), failed: z.int() }),
+  chunks: z.object({ done: z.int(), total: z.int(), chunk_bytes: z.int() }),
+  /** Percent of chunks done. */
+  progress: z.number(),
+  output: z.string(),
+  created_at: z.iso.datetime(),
+  started_at: z.iso.datetime().optional(),
+  finished_at: z.iso.datetime().optional(),
+});
+export type JobStatus = z.infer<typeof jobStatusSchema>;
 
 export interface JobRow extends Record<string, SqlStorageValue> {
   spec: string;

@@ -8,8 +8,8 @@ import { checkModelName, checkRepositoryFile, checkVersion, type RepositoryFile 
 import { parametersSchema } from '../runtime/protocol';
 import { dataPlane } from '../serving';
 
-const indexSchema = z.object({ ready: z.boolean().optional() });
-const loadSchema = z.object({ parameters: parametersSchema.optional() });
+export const indexSchema = z.object({ ready: z.boolean().optional() });
+export const loadSchema = z.object({ parameters: parametersSchema.optional() });
 
 function decodeBase64(key: string, content: unknown): Uint8Array {
   if (typeof content !== 'string') throw badRequest(`parameters["${key}"] must be a base64 string`);

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { badRequest } from './errors';
 
 /** Tensor data is checked element by element by the codec; the schema only asks for an array (and never copies it). */
-const tensorData = z.custom<unknown[]>(Array.isArray, 'must be an array');
+export const tensorData = z.custom<unknown[]>(Array.isArray, 'must be an array');
 
 export const parametersSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
 
@@ -34,35 +34,44 @@ export type RequestInput = z.infer<typeof requestInputSchema>;
 export type RequestOutput = z.infer<typeof requestOutputSchema>;
 export type InferenceRequest = z.infer<typeof inferenceRequestSchema>;
 
-export interface ResponseOutput {
-  name: string;
-  shape: number[];
-  datatype: string;
-  parameters?: Parameters;
-  data?: unknown[];
-}
+/** Tensor data as the protocol's `tensor_data`: nested arrays of numbers, strings and booleans. */
+export const responseOutputSchema = z.object({
+  name: z.string(),
+  shape: z.array(z.int()),
+  datatype: z.string(),
+  parameters: parametersSchema.optional(),
+  data: tensorData.optional(),
+});
 
-export interface InferenceResponse {
-  model_name: string;
-  model_version?: string;
-  id?: string;
-  parameters?: Parameters;
-  outputs: ResponseOutput[];
-}
+export const inferenceResponseSchema = z.object({
+  model_name: z.string(),
+  model_version: z.string().optional(),
+  id: z.string().optional(),
+  parameters: parametersSchema.optional(),
+  outputs: z.array(responseOutputSchema),
+});
 
-export interface TensorMetadata {
-  name: string;
-  datatype: string;
-  shape: number[];
-}
+export const tensorMetadataSchema = z.object({ name: z.string(), datatype: z.string(), shape: z.array(z.int()) });
 
-export interface ModelMetadata {
-  name: string;
-  versions: string[];
-  platform: string;
-  inputs: TensorMetadata[];
-  outputs: TensorMetadata[];
-}
+export const modelMetadataSchema = z.object({
+  name: z.string(),
+  versions: z.array(z.string()).optional(),
+  platform: z.string(),
+  inputs: z.array(tensorMetadataSchema).optional(),
+  outputs: z.array(tensorMetadataSchema).optional(),
+  /** In the protocol's schema; this server sends none. */
+  properties: z.record(z.string(), z.string()).optional(),
+});
+
+export const serverMetadataSchema = z.object({ name: z.string(), version: z.string(), extensions: z.array(z.string()) });
+
+/** Every error answer, on every route. */
+export const errorSchema = z.object({ error: z.string() });
+
+export type ResponseOutput = z.infer<typeof responseOutputSchema>;
+export type InferenceResponse = z.infer<typeof inferenceResponseSchema>;
+export type TensorMetadata = z.infer<typeof tensorMetadataSchema>;
+export type ModelMetadata = Required<Omit<z.infer<typeof modelMetadataSchema>, 'properties'>>;
 
 /** Formats a zod failure as one line that names the offending field, e.g. `inputs[0].shape: ...`. */
 export function describeIssues(error: z.ZodError): string {

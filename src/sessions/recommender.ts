@@ -1,16 +1,6 @@
 // Ranking through the recommender graph: the user's vector, scoring, masking and top-k all run inside the model.
 import type { DataPlane } from '../runtime/data-plane';
-
-export interface Rating {
-  item_id: number;
-  rating: number;
-}
-
-export interface RecommendedItem {
-  item_id: number;
-  title: string;
-  score: number;
-}
+import type { Rating, RecommendedItem } from './session-types';
 
 export interface Ranking {
   items: RecommendedItem[];

@@ -1,12 +1,6 @@
 // One object per consumer: the list of that consumer's open sessions.
 import { DurableObject } from 'cloudflare:workers';
-
-export interface SessionListing {
-  id: string;
-  model: string;
-  model_version: string;
-  created_at: string;
-}
+import type { SessionListing } from './session-types';
 
 export class SessionIndexObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {

@@ -3,11 +3,11 @@ import { DurableObject } from 'cloudflare:workers';
 import { InferenceError, badRequest, notFound } from '../runtime/errors';
 import { outcome, type Outcome } from '../runtime/outcome';
 import { dataPlane, flushAfter } from '../serving';
-import { rank, type Preferences, type Rating, type RecommendedItem } from './recommender';
+import { rank, type Preferences } from './recommender';
 import { expireIfIdle } from './idle-expiry';
 import { SerialQueue } from './serial-queue';
 import { indexStub } from './session-index-object';
-import type { Answer, EventRow, Feedback, SessionRow, SessionStart, SessionSummary, Step } from './session-types';
+import type { Answer, EventRow, Feedback, Rating, RecommendedItem, SessionRow, SessionStart, SessionSummary, Step } from './session-types';
 import { storedRow } from './stored-row';
 
 /** Bounds one session's history so a client cannot grow an object without limit. */

@@ -9,26 +9,21 @@ import { unwrap } from '../runtime/outcome';
 import { dataPlane } from '../serving';
 import { indexStub } from './session-index-object';
 import { MAX_RATINGS, MAX_SEEN, sessionStub } from './session-object';
-import type { Feedback } from './session-types';
+import { feedbackSchema, itemIdSchema, ratingSchema } from './session-types';
 
 type Ctx = Context<{ Bindings: Env }>;
 
-const itemId = z.int().positive();
-const createSchema = z.object({
+export const createSchema = z.object({
   model: z.string().min(1),
   version: z.string().optional(),
   context: z
     .object({
-      ratings: z.array(z.object({ item_id: itemId, rating: z.number().min(0.5).max(5) })).max(MAX_RATINGS).default([]),
-      exclude: z.array(itemId).max(MAX_SEEN - MAX_RATINGS).default([]),
+      ratings: z.array(ratingSchema).max(MAX_RATINGS).default([]),
+      exclude: z.array(itemIdSchema).max(MAX_SEEN - MAX_RATINGS).default([]),
     })
     .default({ ratings: [], exclude: [] }),
 });
-const recommendSchema = z.object({ k: z.int().min(1).max(50).default(1) });
-const feedbackSchema = z.discriminatedUnion('action', [
-  z.object({ action: z.enum(['accept', 'reject']), item_id: itemId }),
-  z.object({ action: z.literal('rate'), item_id: itemId, rating: z.number().min(0.5).max(5) }),
-]);
+export const recommendSchema = z.object({ k: z.int().min(1).max(50).default(1) });
 
 const SESSION_ID = /^[0-9a-f]{32}$/;
 
@@ -74,7 +69,7 @@ export const sessionRoutes = new Hono<{ Bindings: Env }>()
   .post('/:id/recommend', async (c) => answer(c, false))
   .post('/:id/try-again', async (c) => answer(c, true))
   .post('/:id/feedback', async (c) => {
-    const feedback = (await optionalJson(c, feedbackSchema)) as Feedback;
+    const feedback = await optionalJson(c, feedbackSchema);
     return c.json(unwrap(await sessionOf(c).feedback(feedback)));
   });
 

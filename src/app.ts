@@ -1,0 +1,30 @@
+// The HTTP API: error mapping, authentication, and the route groups.
+import { Hono } from 'hono';
+import { requireConsumer } from './auth';
+import { batchRoutes } from './batch/batch-routes';
+import { docsRoutes } from './docs/docs-routes';
+import { modelRoutes } from './online/model-routes';
+import { repositoryRoutes } from './online/repository-routes';
+import { healthRoutes, serverRoutes } from './online/server-routes';
+import { InferenceError } from './runtime/errors';
+import { runSequence } from './sessions/sequence';
+import { sessionRoutes } from './sessions/session-routes';
+
+export const app = new Hono<{ Bindings: Env }>();
+
+app.onError((error, c) => {
+  if (error instanceof InferenceError) return c.json({ error: error.message }, error.status);
+  console.error(error);
+  return c.json({ error: `internal error: ${error.message}` }, 500);
+});
+app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
+
+app.route('/', docsRoutes);
+app.route('/v2', healthRoutes);
+app.use('/v2/*', requireConsumer());
+app.use('/v2', requireConsumer());
+app.route('/v2', serverRoutes);
+app.route('/v2/models', modelRoutes(runSequence));
+app.route('/v2/repository', repositoryRoutes);
+app.route('/v2/sessions', sessionRoutes);
+app.route('/v2/batches', batchRoutes);
