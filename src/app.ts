@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { requireConsumer } from './auth';
 import { batchRoutes } from './batch/batch-routes';
 import { docsRoutes } from './docs/docs-routes';
+import { requestLog } from './http/request-log';
 import { modelRoutes } from './online/model-routes';
 import { repositoryRoutes } from './online/repository-routes';
 import { healthRoutes, serverRoutes } from './online/server-routes';
@@ -19,6 +20,7 @@ app.onError((error, c) => {
 });
 app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
 
+app.use(requestLog());
 app.route('/', docsRoutes);
 app.route('/v2', healthRoutes);
 app.use('/v2/*', requireConsumer());

@@ -1,0 +1,36 @@
+// One structured JSON line per request, and the request id echoed (or made) in `X-Request-Id`.
+// Lines carry who, which route and model, the status and the time: never keys, bodies or tensors.
+import type { MiddlewareHandler } from 'hono';
+import { routePath } from 'hono/route';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function requestLog(): MiddlewareHandler<{ Bindings: Env }> {
+  return async function requestLog(c, next) {
+    const started = performance.now();
+    const given = c.req.header('x-request-id');
+    const id = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+    try {
+      await next();
+    } finally {
+      // The last matched route is the handler's pattern (`/v2/models/:name/infer`), not this middleware's `*`.
+      const route = routePath(c, -1);
+      const params: Record<string, string> = route.includes(':') ? c.req.param() : {};
+      c.res.headers.set('X-Request-Id', id);
+      console.log(
+        JSON.stringify({
+          at: new Date().toISOString(),
+          request_id: id,
+          method: c.req.method,
+          route,
+          ...(params.name && { model: params.name }),
+          ...(params.version && { version: params.version }),
+          ...(c.res.headers.get('Model-Version') && { model_version: c.res.headers.get('Model-Version') }),
+          ...(c.var.consumer && { consumer: c.var.consumer.id }),
+          status: c.res.status,
+          duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
+        }),
+      );
+    }
+  };
+}
