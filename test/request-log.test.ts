@@ -41,4 +41,20 @@ describe('request logs', () => {
     expect(second.request_id).toBe(anonymous.headers.get('X-Request-Id'));
     expect(second.request_id).not.toBe('bad id with spaces');
   });
+
+  it('writes one line per batch chunk attempt: job, chunk, pass, outcome, counts and time', async () => {
+    const spy = vi.spyOn(console, 'log');
+    const rows = Array.from({ length: 40 }, (_, i) => `r${i},5.1,3.5,1.4,0.2`).join('\n');
+    const upload = await call('/v2/batches/inbox/iris/logged.csv', { method: 'PUT', body: `id,sepal_length,sepal_width,petal_length,petal_width\n${rows}\n` });
+    const { id } = (await upload.json()) as { id: string };
+    for (let i = 0; i < 250; i++) {
+      const job = (await (await call(`/v2/batches/${id}`)).json()) as { state?: string };
+      if (job.state === 'succeeded' || job.state === 'failed') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const chunks = spy.mock.calls.map(([l]) => String(l)).filter((l) => l.includes('"job"')).map((l) => JSON.parse(l));
+    expect(chunks.filter((c) => c.job === `alice/${id}`)).toContainEqual(
+      expect.objectContaining({ chunk: 0, phase: 'score', attempt: 1, outcome: 'scored', model: 'iris', ok: 40, failed: 0 }),
+    );
+  });
 });
