@@ -14,5 +14,11 @@ export default defineConfig({
       miniflare: { bindings: { BATCH_RETRY_SECONDS: '0', REPOSITORY_TTL_SECONDS: '0', ALLOW_FAULT_INJECTION: 'true' } },
     }),
   ],
-  test: { include: ['test/**/*.test.ts'], testTimeout: 30_000, hookTimeout: 60_000 },
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // The Worker's structured request and chunk logs are asserted where they matter, not printed for every test.
+    onConsoleLog: (log) => !log.startsWith('{"at":'),
+  },
 });
