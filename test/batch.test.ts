@@ -67,6 +67,49 @@ describe('CSV through R2, Queues and back', () => {
     output.forEach((row, i) => expect(Math.abs(row.outputs.probability - reference.rows[i]!.probability)).toBeLessThanOrEqual(1e-5));
   });
 
+  it('makes the job before the upload is answered: its URL never 404s, and a re-delivered notification makes no second job', async () => {
+    const response = await call('/v2/batches/inbox/flights-delay/at-once.csv', { method: 'PUT', body: sample });
+    const created = (await response.json()) as any;
+    expect(response.status).toBe(202);
+    expect(created).toMatchObject({ state: 'queued', url: `/v2/batches/${created.id}`, input: 'inbox/alice/flights-delay/at-once.csv' });
+    expect((await call(created.url)).status).toBe(200);
+    const job = await settle(created.id);
+    const notification = { account: 'local', action: 'PutObject', bucket: 'edge-inference-batch', object: { key: created.input }, eventTime: new Date().toISOString() };
+    await env.BATCH_EVENTS.send(notification);
+    await new Promise((r) => setTimeout(r, 500));
+    const listed = ((await (await call('/v2/batches')).json()) as { jobs: Status[] }).jobs.filter((j: any) => j.input === created.input);
+    expect(listed.map((j) => j.id)).toEqual([created.id]);
+    expect((await status(created.id)).records).toEqual(job.records);
+  });
+
+  it('reports records done, the total once counted, rows/s, ETA and chunk states', async () => {
+    const { input } = await upload('flights-delay', 'progress.csv', sample);
+    const created = (await (await postJson('/v2/batches', { model: 'flights-delay', input_key: input, options: { chunk_bytes: 4096 } })).json()) as any;
+    expect(created.state).toBe('queued');
+    expect(created.records).toEqual({ ok: 0, failed: 0, done: 0 });
+    expect(created.chunks.states).toEqual({ counting: created.chunks.total, scoring: 0, done: 0, retrying: 0 });
+    expect(created.rows_per_second).toBe(0);
+    const seen: any[] = [];
+    for (let job: any = created; !['succeeded', 'failed'].includes(job.state); await new Promise((r) => setTimeout(r, 20))) {
+      job = await status(created.id);
+      seen.push(job);
+    }
+    for (const job of seen) {
+      const { counting, scoring, done, retrying } = job.chunks.states;
+      expect(counting + scoring + done).toBe(job.chunks.total);
+      expect(retrying).toBe(0);
+      expect(job.records.done).toBe(job.records.ok + job.records.failed);
+      // Once every chunk is counted the total is the CSV's 2,000 records, and a running job has an ETA.
+      if (job.records.total !== undefined) expect(job.records.total).toBe(2000);
+      if (job.state === 'running' && job.records.total !== undefined && job.rows_per_second > 0) expect(job.eta_seconds).toBeGreaterThanOrEqual(0);
+    }
+    const last = seen.at(-1);
+    expect(last).toMatchObject({ state: 'succeeded', records: { ok: 2000, failed: 0, done: 2000, total: 2000 } });
+    expect(last.chunks.states).toEqual({ counting: 0, scoring: 0, done: last.chunks.total, retrying: 0 });
+    expect(last.rows_per_second).toBeGreaterThan(0);
+    expect(last).not.toHaveProperty('eta_seconds');
+  });
+
   it('streams /output and /errors of a many-chunk job whose parts are empty, missing or large', async () => {
     // Ten bad rows spread over a file cut into 4 KiB chunks: most chunks' error parts are empty.
     const rows = sample.trimEnd().split('\n');
@@ -131,7 +174,7 @@ describe('CSV through R2, Queues and back', () => {
       [7, 'invalid_value'],
     ]);
     expect(errors[1].message).toMatch(/distance.*abc/);
-    expect(job.records).toEqual({ ok: output.length, failed: 2 });
+    expect(job.records).toEqual({ ok: output.length, failed: 2, done: output.length + 2, total: output.length + 2 });
   });
 
   it('stages a gzip input larger than one multipart part byte for byte', async () => {

@@ -9,7 +9,6 @@ import { unwrap } from '../runtime/outcome';
 import { jobStub, partKey } from './job-object';
 import type { JobStatus } from './job-types';
 import { startJob } from './jobs';
-import { jobIdFor, type R2Notification } from './notification';
 
 type Ctx = Context<{ Bindings: Env }>;
 
@@ -59,7 +58,8 @@ async function streamParts(c: Ctx, kind: 'part' | 'errors') {
 }
 
 export const batchRoutes = new Hono<{ Bindings: Env }>()
-  // Local stand-in for an R2 upload + its event notification: the body streams into R2, then the same message goes to the same queue.
+  // An upload into the inbox through the API: the job is made before the answer, so its URL never 404s. An upload
+  // straight to R2 starts the same job from its event notification; both derive one id, so neither makes a second.
   .put('/inbox/:model/:file', async (c) => {
     const model = checkModelName(c.req.param('model'));
     const file = c.req.param('file');
@@ -68,18 +68,11 @@ export const batchRoutes = new Hono<{ Bindings: Env }>()
     if (!c.req.header('content-length') || !Number.isSafeInteger(length)) throw new InferenceError(411, 'Content-Length is required: the upload streams into R2');
     const limit = Number(c.env.MAX_UPLOAD_BYTES);
     if (length > limit) throw new InferenceError(413, `upload of ${length} bytes exceeds the limit of ${limit} bytes`);
-    const key = `inbox/${c.var.consumer.id}/${model}/${file}`;
+    const consumer = c.var.consumer.id;
+    const key = `inbox/${consumer}/${model}/${file}`;
     const stored = (await c.env.BATCH.put(key, c.req.raw.body ?? new Uint8Array(0)))!;
-    const notification: R2Notification = {
-      account: 'local',
-      action: 'PutObject',
-      bucket: 'edge-inference-batch',
-      object: { key, size: stored.size, eTag: stored.etag },
-      eventTime: new Date().toISOString(),
-    };
-    await c.env.BATCH_EVENTS.send(notification);
-    const id = await jobIdFor('batch', `${key}\n${model}`, stored.etag);
-    return c.json({ id, url: `/v2/batches/${id}`, input: key, size: stored.size }, 202, { Location: `/v2/batches/${id}` });
+    const status = await startJob(c.env, { consumer, model, inputKey: key });
+    return c.json({ ...status, input: key, size: stored.size }, 202, { Location: status.url });
   })
   .use(limitBody(requestLimit))
   .post('/', async (c) => {

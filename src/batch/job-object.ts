@@ -55,10 +55,19 @@ export class JobObject extends DurableObject<Env> {
     const job = this.#require();
     const spec = JSON.parse(job.spec) as JobSpec;
     const totals = this.#sql
-      .exec<{ total: number; done: number; ok: number; failed: number }>(
-        'SELECT COUNT(*) AS total, COALESCE(SUM(done), 0) AS done, COALESCE(SUM(ok), 0) AS ok, COALESCE(SUM(failed), 0) AS failed FROM chunks',
+      .exec<{ total: number; done: number; ok: number; failed: number; counted: number; lines: number; scoring: number; retrying: number }>(
+        `SELECT COUNT(*) AS total, COALESCE(SUM(done), 0) AS done, COALESCE(SUM(ok), 0) AS ok, COALESCE(SUM(failed), 0) AS failed,
+           COUNT(lines) AS counted, COALESCE(SUM(lines), 0) AS lines,
+           COALESCE(SUM(done = 0 AND first_line IS NOT NULL), 0) AS scoring, COALESCE(SUM(done = 0 AND last_error IS NOT NULL), 0) AS retrying
+         FROM chunks`,
       )
       .one();
+    const done = totals.ok + totals.failed;
+    // Line counts include the CSV header; a one-chunk job is never counted, so it knows its total when it is done.
+    const counted = totals.total > 1 && totals.counted === totals.total;
+    const total = job.state === 'succeeded' ? done : counted ? totals.lines - (spec.format === 'csv' ? 1 : 0) : undefined;
+    const seconds = job.started_at === null ? 0 : ((job.finished_at ?? Date.now()) - job.started_at) / 1000;
+    const rate = seconds > 0 ? done / seconds : 0;
     return {
       id: spec.id,
       url: `/v2/batches/${spec.id}`,
@@ -69,9 +78,16 @@ export class JobObject extends DurableObject<Env> {
       input: spec.inputKey,
       format: spec.format,
       gzip: spec.gzip,
-      records: { ok: totals.ok, failed: totals.failed },
-      chunks: { done: totals.done, total: totals.total, chunk_bytes: spec.chunkBytes },
+      records: { ok: totals.ok, failed: totals.failed, done, ...(total !== undefined && { total }) },
+      chunks: {
+        done: totals.done,
+        total: totals.total,
+        chunk_bytes: spec.chunkBytes,
+        states: { counting: totals.total - totals.done - totals.scoring, scoring: totals.scoring, done: totals.done, retrying: totals.retrying },
+      },
       progress: job.state === 'succeeded' ? 100 : totals.total ? Math.floor((100 * totals.done) / totals.total) : 0,
+      rows_per_second: Math.round(rate * 10) / 10,
+      ...(job.state === 'running' && total !== undefined && rate > 0 && { eta_seconds: Math.round(Math.max(0, total - done) / rate) }),
       output: outputPrefix(spec.consumer, spec.id),
       created_at: iso(job.created_at)!,
       ...(job.started_at !== null && { started_at: iso(job.started_at) }),

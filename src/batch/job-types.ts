@@ -51,10 +51,27 @@ export const jobStatusSchema = z.object({
   input: z.string(),
   format: z.enum(['csv', 'jsonl']),
   gzip: z.boolean(),
-  records: z.object({ ok: z.int(), failed: z.int() }),
-  chunks: z.object({ done: z.int(), total: z.int(), chunk_bytes: z.int() }),
+  records: z.object({
+    ok: z.int(),
+    failed: z.int(),
+    /** ok + failed: scored so far, errors included. */
+    done: z.int(),
+    /** Records in the input, once every chunk has been counted (a one-chunk job knows it when done). */
+    total: z.int().optional(),
+  }),
+  chunks: z.object({
+    done: z.int(),
+    total: z.int(),
+    chunk_bytes: z.int(),
+    /** Chunks by state: waiting for their line count, waiting to be scored, done; and those whose last attempt threw. */
+    states: z.object({ counting: z.int(), scoring: z.int(), done: z.int(), retrying: z.int() }),
+  }),
   /** Percent of chunks done. */
   progress: z.number(),
+  /** Records scored per second since the job started (until it finished). */
+  rows_per_second: z.number(),
+  /** Seconds left at that rate, once the total is known and while the job runs. */
+  eta_seconds: z.number().optional(),
   output: z.string(),
   created_at: z.iso.datetime(),
   started_at: z.iso.datetime().optional(),

@@ -52,7 +52,7 @@ const COMPONENTS: [string, z.ZodType][] = [
   ['batch_create', batchCreateSchema],
   ['batch_status', jobStatusSchema],
   ['batch_list', z.object({ jobs: z.array(jobStatusSchema) })],
-  ['batch_upload', z.object({ id: z.string(), url: z.string(), input: z.string(), size: z.int() })],
+  ['batch_upload', jobStatusSchema.extend({ size: z.int() })],
 ];
 
 /** Component schemas by name, as JSON Schema 2020-12 (OpenAPI 3.1's dialect). Request bodies are described as sent (defaults optional). */
@@ -198,7 +198,7 @@ function paths(): Record<string, Json> {
       put: {
         operationId: 'batch-upload',
         tags: ['batches'],
-        summary: 'Upload a CSV or JSON Lines file (optionally .gz): its arrival starts a job for the model',
+        summary: 'Upload a CSV or JSON Lines file (optionally .gz) and start its job: the answer is the job, already queued',
         parameters: [param('model', 'Model to score with'), param('file', 'File name: 1-200 letters, digits, _ . -')],
         requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } } },
         responses: { ...ok('batch_upload', 202), ...errors(400, 401, 411, 413) },
