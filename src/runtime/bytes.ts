@@ -13,6 +13,21 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffe
   return out;
 }
 
+/** BYTES elements as the binary tensor extension carries them: each a 4-byte little-endian length, then its UTF-8. */
+export function encodeStrings(strings: readonly string[]): Uint8Array<ArrayBuffer> {
+  const encoder = new TextEncoder();
+  const encoded = strings.map((s) => encoder.encode(s));
+  const out = new Uint8Array(encoded.reduce((n, e) => n + 4 + e.byteLength, 0));
+  const view = new DataView(out.buffer);
+  let offset = 0;
+  for (const e of encoded) {
+    view.setUint32(offset, e.byteLength, true);
+    out.set(e, offset + 4);
+    offset += 4 + e.byteLength;
+  }
+  return out;
+}
+
 export async function readAtMost(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array<ArrayBuffer>> {
   const reader = stream.getReader();
   const parts: Uint8Array[] = [];

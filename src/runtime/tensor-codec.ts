@@ -1,5 +1,6 @@
 // Tensor codecs: protocol JSON data and binary-extension bytes ⇄ ORT tensors.
 import { DATATYPES, type DatatypeName } from './datatypes';
+import { encodeStrings } from './bytes';
 import { badRequest } from './errors';
 import { fromHalfBits, toHalfBits } from './float16';
 import { ort } from './ort';
@@ -93,7 +94,6 @@ export function tensorFromJson(name: string, datatype: DatatypeName, shape: read
 }
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-const utf8Encoder = new TextEncoder();
 
 /** Reads binary-extension bytes (little-endian, row-major; BYTES as 4-byte length + bytes) into a tensor. */
 export function tensorFromBinary(name: string, datatype: DatatypeName, shape: readonly number[], bytes: Uint8Array): Tensor {
@@ -153,18 +153,7 @@ export function tensorToJson(datatype: DatatypeName, tensor: Tensor): unknown[] 
 
 /** Tensor elements as binary-extension bytes. */
 export function tensorToBinary(datatype: DatatypeName, tensor: Tensor): Uint8Array {
-  if (datatype === 'BYTES') {
-    const encoded = (tensor.data as string[]).map((s) => utf8Encoder.encode(s));
-    const out = new Uint8Array(encoded.reduce((n, e) => n + 4 + e.byteLength, 0));
-    const view = new DataView(out.buffer);
-    let offset = 0;
-    for (const e of encoded) {
-      view.setUint32(offset, e.byteLength, true);
-      out.set(e, offset + 4);
-      offset += 4 + e.byteLength;
-    }
-    return out;
-  }
+  if (datatype === 'BYTES') return encodeStrings(tensor.data as string[]);
   const data = tensor.data as Uint8Array;
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
