@@ -10,7 +10,7 @@ export const DIST = join(WORK, 'dist');
 /** The sources every server in one run is built from, copied once at the start. */
 export const SNAPSHOT = join(WORK, 'snapshot');
 
-const SNAPSHOT_ENTRIES = ['wrangler.toml', 'package.json', 'tsconfig.json', '.dev.vars.example', 'src', 'models'];
+const SNAPSHOT_ENTRIES = ['wrangler.toml', 'package.json', 'tsconfig.json', '.dev.vars.example', 'src', 'models', 'public', 'console', 'client', 'scripts/build-console.ts'];
 
 /**
  * Copies the Worker's sources so that edits made while the benchmark runs neither make wrangler dev reload
