@@ -13,7 +13,7 @@ import { DATA_DIR, loadMovielens, ratingsByUser, type Movielens } from './data.t
 import { ease, easeBasis } from './ease.ts';
 import { evaluateRecommenders, interaction, protocol, RANK, table } from './evaluate.ts';
 import { recommenderModel } from './graph.ts';
-import { POPULARITY_WEIGHT, RATING_NEUTRAL, RATING_SPAN, recommend, REJECT_WEIGHT, served, type Recommendation, type Served } from './served.ts';
+import { POPULARITY_WEIGHT, RATING_NEUTRAL, RATING_SPAN, recommend, REJECT_SHARE, served, type Recommendation, type Served } from './served.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const SEED = 42;
@@ -164,7 +164,7 @@ export async function buildMovielens(): Promise<void> {
   log('trained on every user');
   const model = recommenderModel(
     s,
-    `Movie recommendations for a new user from their MovieLens ratings: low-rank EASE (rank ${s.rank}, λ=${s.lambda}, int8 factors); ratings weigh (r − ${RATING_NEUTRAL}) / ${RATING_SPAN}, rejections ${REJECT_WEIGHT}; top-k over movies not rated, rejected or excluded.`,
+    `Movie recommendations for a new user from their MovieLens ratings: low-rank EASE (rank ${s.rank}, λ=${s.lambda}, int8 factors); ratings weigh (r − ${RATING_NEUTRAL}) / ${RATING_SPAN}; rejections push with ${REJECT_SHARE} of the ratings' pull, shared, at most 1 each; top-k over movies not rated, rejected or excluded.`,
   );
 
   const { cases, edges } = testCases(data, s);
@@ -203,7 +203,7 @@ export async function buildMovielens(): Promise<void> {
     max_input_elements: { rated_ids: 200, ratings: 200, rejected_ids: 500, excluded_ids: 500, k: 1 },
     training: {
       data: `MovieLens latest-small (GroupLens; research use, see ${DATA_DIR}/README.md), ${DATA_DIR}/`,
-      method: `EASE (Steck 2019) through the users' side (Woodbury: one ${data.users}×${data.users} eigendecomposition), truncated to the ${s.rank} largest components, int8 factors per column; interactions weighted r/5; a session's ratings weigh (r − ${RATING_NEUTRAL}) / ${RATING_SPAN} and its rejections ${REJECT_WEIGHT}; popularity × ${POPULARITY_WEIGHT} breaks ties`,
+      method: `EASE (Steck 2019) through the users' side (Woodbury: one ${data.users}×${data.users} eigendecomposition), truncated to the ${s.rank} largest components, int8 factors per column; interactions weighted r/5; a session's ratings weigh (r − ${RATING_NEUTRAL}) / ${RATING_SPAN}; its rejections push with ${REJECT_SHARE} of the ratings' positive pull, shared among them, at most 1 each; popularity × ${POPULARITY_WEIGHT} breaks ties`,
       rank: s.rank,
       lambda: s.lambda,
       users: data.users,

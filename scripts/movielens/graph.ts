@@ -1,7 +1,7 @@
 // The MovieLens recommender as one ONNX graph (no batch dimension): a new user's vector from their
 // ratings and rejections, low-rank EASE scores for every movie, masking, and top-k.
 import { encodeModel, floatTensor, int32Tensor, int64Tensor, int8Tensor, node, stringTensor, valueInfo } from '../onnx-builder.ts';
-import { RATING_NEUTRAL, RATING_SPAN, REJECT_WEIGHT, type Served } from './served.ts';
+import { RATING_NEUTRAL, RATING_SPAN, REJECT_SHARE, type Served } from './served.ts';
 
 /** Score of rated, rejected and excluded items; they are also cut from k, so it never reaches the output. */
 const HIDDEN_SCORE = -1e30;
@@ -36,7 +36,7 @@ export function recommenderModel(s: Served, doc: string): Uint8Array {
     floatTensor('hidden_init', [N + 1], unknownHidden),
     floatTensor('rating_neutral', [], Float32Array.of(RATING_NEUTRAL)),
     floatTensor('rating_span', [], Float32Array.of(RATING_SPAN)),
-    floatTensor('reject_weight', [1], Float32Array.of(REJECT_WEIGHT)),
+    floatTensor('reject_share', [1], Float32Array.of(REJECT_SHARE)),
     floatTensor('one', [1], Float32Array.of(1)),
     floatTensor('zero_f', [], Float32Array.of(0)),
     floatTensor('hidden_score', [], Float32Array.of(HIDDEN_SCORE)),
@@ -60,7 +60,16 @@ export function recommenderModel(s: Served, doc: string): Uint8Array {
     // The user's vector: Σ weight · W_i over rated and rejected items (unknown ids hit the zero row).
     node('Sub', ['ratings', 'rating_neutral'], ['ratings_centred']),
     node('Div', ['ratings_centred', 'rating_span'], ['rating_weights']),
+    // Each rejection weighs −min(1, share · Σ positive rating weights / rejections).
+    node('Relu', ['rating_weights'], ['pulls']),
+    node('ReduceSum', ['pulls'], ['pull'], { keepdims: 1 }),
+    node('Mul', ['pull', 'reject_share'], ['push']),
     node('Shape', ['rejected_ids'], ['rejected_shape']),
+    node('Cast', ['rejected_shape'], ['rejected_count'], { to: FLOAT }),
+    node('Max', ['rejected_count', 'one'], ['rejected_divisor']),
+    node('Div', ['push', 'rejected_divisor'], ['push_each']),
+    node('Min', ['push_each', 'one'], ['push_capped']),
+    node('Neg', ['push_capped'], ['reject_weight']),
     node('Expand', ['reject_weight', 'rejected_shape'], ['reject_weights']),
     node('Concat', ['rating_weights', 'reject_weights'], ['weights'], { axis: 0 }),
     node('Concat', ['rated_ids_index', 'rejected_ids_index'], ['weighted_index'], { axis: 0 }),

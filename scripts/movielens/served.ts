@@ -6,8 +6,12 @@ import type { Movielens } from './data.ts';
 /** A rating r counts as (r − 2.5) / 2.5 in the user's vector: 5★ pulls with 1, 1★ pushes with −0.6. */
 export const RATING_NEUTRAL = 2.5;
 export const RATING_SPAN = 2.5;
-/** A rejected recommendation pushes as hard as a 5★ rating pulls. */
-export const REJECT_WEIGHT = -1;
+/**
+ * Rejections push away from what resembles them with at most half the pull of the ratings, shared
+ * among them, and each at most as hard as a 5★ pulls: a "try again" that rejects ten films then
+ * moves the answer without turning the user into the opposite of what they rated.
+ */
+export const REJECT_SHARE = 0.5;
 /**
  * Scores divide by popularity^0.25. Without it a new user who names five animated films gets
  * Forrest Gump and Jurassic Park (the catalogue's most watched) before most animated films;
@@ -18,6 +22,12 @@ export const POPULARITY_DISCOUNT = 0.375;
 export const POPULARITY_WEIGHT = 1e-4;
 
 export const ratingWeight = (r: number) => (r - RATING_NEUTRAL) / RATING_SPAN;
+
+/** The weight of each rejected item, given every rating (known ids or not, as the graph sums them) and the number of rejections. */
+export function rejectWeight(ratings: number[], rejected: number): number {
+  const pull = ratings.reduce((sum, r) => sum + Math.max(0, Math.fround(ratingWeight(r))), 0);
+  return -Math.min(1, (REJECT_SHARE * pull) / Math.max(rejected, 1));
+}
 
 export interface Served {
   lambda: number;
@@ -71,7 +81,8 @@ export function recommend(s: Served, ratedIds: number[], ratings: number[], reje
   ratedIds.forEach((id, j) => {
     if (index.has(id)) items.push(index.get(id)!), weights.push(ratingWeight(ratings[j]!));
   });
-  for (const id of rejectedIds) if (index.has(id)) items.push(index.get(id)!), weights.push(REJECT_WEIGHT);
+  const reject = rejectWeight(ratings, rejectedIds.length);
+  for (const id of rejectedIds) if (index.has(id)) items.push(index.get(id)!), weights.push(reject);
   const scores = servedScores(s, items, weights);
   const hidden = new Set([...ratedIds, ...rejectedIds, ...excludedIds]);
   const ranked = s.movieIds.flatMap((id, i) => (hidden.has(id) ? [] : [{ i, score: scores[i]! }]));
