@@ -287,8 +287,41 @@ describe('delivery and failure', () => {
     const after = await status(created.id);
     expect(after.state).toBe('cancelled');
     expect(after.chunks.done).toBeLessThan(after.chunks.total);
-    await expectError(await call(`/v2/batches/${created.id}/output`), 409, /cancelled/);
     await expectError(await postJson(`/v2/batches/${created.id}/cancel`, {}), 409, /already cancelled/);
+    // What was scored before the cancel stays readable, marked partial, and agrees with the counts and the manifest.
+    const output = await call(`/v2/batches/${created.id}/output`);
+    expect(output.status).toBe(200);
+    expect(output.headers.get('X-Partial')).toBe('true');
+    expect(output.headers.get('X-Job-State')).toBe('cancelled');
+    const rows = (await output.text()).split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    expect(rows).toHaveLength(after.records.ok);
+    const manifest = JSON.parse(await (await env.BATCH.get(`${after.output}manifest.json`))!.text());
+    expect(manifest).toMatchObject({ state: 'cancelled', partial: true, records: { ok: after.records.ok, failed: after.records.failed }, chunks: { done: after.chunks.done, total: after.chunks.total } });
+    expect(manifest.parts).toHaveLength(after.chunks.done);
+  });
+
+  it('answers 409 for the results of a job still running, and 200 without X-Partial once it succeeded', async () => {
+    const { input } = await upload('flights-delay', 'not-yet.csv', sample);
+    const created = (await (await postJson('/v2/batches', { model: 'flights-delay', input_key: input, options: { chunk_bytes: 1024 } })).json()) as Status;
+    await expectError(await call(`/v2/batches/${created.id}/output`), 409, /queued|running/);
+    await settle(created.id);
+    const output = await call(`/v2/batches/${created.id}/output`);
+    expect(output.headers.get('X-Partial')).toBe('false');
+    expect((await output.text()).split('\n').filter(Boolean)).toHaveLength(2000);
+  });
+
+  it('lists jobs newest first, a page at a time', async () => {
+    const ids: string[] = [];
+    for (const name of ['page-a.csv', 'page-b.csv', 'page-c.csv']) {
+      ids.push((await upload('flights-delay', name, sample.split('\n').slice(0, 20).join('\n'), 'bob')).id);
+      await new Promise((r) => setTimeout(r, 5)); // distinct creation times
+    }
+    const first = (await (await call('/v2/batches?limit=2', { as: 'bob' })).json()) as { jobs: Status[]; cursor?: string };
+    expect(first.jobs.map((j) => j.id)).toEqual([ids[2], ids[1]]);
+    expect(first.cursor).toBeTruthy();
+    const second = (await (await call(`/v2/batches?limit=2&cursor=${encodeURIComponent(first.cursor!)}`, { as: 'bob' })).json()) as { jobs: Status[]; cursor?: string };
+    expect(second.jobs.map((j) => j.id)[0]).toBe(ids[0]);
+    await expectError(await call('/v2/batches?limit=0', { as: 'bob' }), 400, /query: limit/);
   });
 });
 

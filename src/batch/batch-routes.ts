@@ -3,6 +3,7 @@ import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { limitBody, optionalJson, requestLimit } from '../http/body';
 import { InferenceError, badRequest, notFound } from '../runtime/errors';
+import { validate } from '../runtime/protocol';
 import { randomId } from '../runtime/ids';
 import { checkModelName, checkVersion } from '../runtime/model-repository';
 import { unwrap } from '../runtime/outcome';
@@ -25,6 +26,10 @@ export const createSchema = z.object({
     })
     .default({}),
 });
+export const listSchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(1024).optional(),
+});
 const JOB_ID = /^[0-9a-f]{32}$/;
 const FILE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$/;
 
@@ -34,11 +39,17 @@ async function statusOf(c: Ctx): Promise<JobStatus> {
   return unwrap(await jobStub(c.env, c.var.consumer.id, id).status());
 }
 
-/** Streams the job's parts of one kind, in input order, once it has succeeded. */
+/**
+ * Streams the job's parts of one kind, in input order, once it has ended. A failed or cancelled job's
+ * parts are those of the chunks it scored, marked `X-Partial: true`.
+ */
 async function streamParts(c: Ctx, kind: 'part' | 'errors') {
   const status = await statusOf(c);
-  if (status.state !== 'succeeded') throw new InferenceError(409, `job is ${status.state}; results are ready once it has succeeded`);
-  const keys = Array.from({ length: status.chunks.total }, (_, i) => partKey(status.output, kind, i));
+  if (status.state === 'queued' || status.state === 'running') {
+    throw new InferenceError(409, `job is ${status.state}; results are ready once it has ended (partial ones too, if it fails or is cancelled)`);
+  }
+  const { chunks } = unwrap(await jobStub(c.env, c.var.consumer.id, status.id).doneChunks());
+  const keys = chunks.map((i) => partKey(status.output, kind, i));
   const bucket = c.env.BATCH;
   // Each part is piped in turn with backpressure; an empty or missing part (a chunk with nothing to say) is skipped.
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
@@ -54,7 +65,8 @@ async function streamParts(c: Ctx, kind: 'part' | 'errors') {
     }
   };
   c.executionCtx.waitUntil(copy());
-  return c.body(readable, 200, { 'Content-Type': 'application/x-ndjson' });
+  const partial = status.state !== 'succeeded';
+  return c.body(readable, 200, { 'Content-Type': 'application/x-ndjson', 'X-Partial': String(partial), 'X-Job-State': status.state });
 }
 
 export const batchRoutes = new Hono<{ Bindings: Env }>()
@@ -95,11 +107,13 @@ export const batchRoutes = new Hono<{ Bindings: Env }>()
     });
     return c.json(status, 202, { Location: status.url });
   })
+  // Newest first, a page at a time: `limit` (1-100, default 20) and the `cursor` the previous page gave.
   .get('/', async (c) => {
-    const listed = await c.env.BATCH.list({ prefix: `results/${c.var.consumer.id}/`, delimiter: '/' });
-    const ids = listed.delimitedPrefixes.map((p) => p.split('/').at(-2)!).filter((id) => JOB_ID.test(id));
-    const jobs = await Promise.all(ids.slice(0, 100).map(async (id) => jobStub(c.env, c.var.consumer.id, id).status()));
-    return c.json({ jobs: jobs.flatMap((j) => (j.ok ? [j.value] : [])) });
+    const { limit, cursor } = validate(listSchema, c.req.query(), 'query');
+    const listed = await c.env.BATCH.list({ prefix: `jobs/${c.var.consumer.id}/`, limit, ...(cursor && { cursor }) });
+    const ids = listed.objects.map((o) => o.key.split('-').at(-1)!).filter((id) => JOB_ID.test(id));
+    const jobs = await Promise.all(ids.map(async (id) => jobStub(c.env, c.var.consumer.id, id).status()));
+    return c.json({ jobs: jobs.flatMap((j) => (j.ok ? [j.value] : [])), ...(listed.truncated && { cursor: listed.cursor }) });
   })
   .get('/:id', async (c) => c.json(await statusOf(c)))
   .post('/:id/cancel', async (c) => {

@@ -8,6 +8,8 @@ import { planRanges } from './planner';
 const TERMINAL: JobState[] = ['succeeded', 'failed', 'cancelled'];
 const iso = (ms: number | null) => (ms === null ? undefined : new Date(ms).toISOString());
 export const outputPrefix = (consumer: string, id: string) => `results/${consumer}/${id}/`;
+/** Newest first: the key sorts by the time left until 2^43 ms (year 2248), then the id. */
+export const listingKey = (consumer: string, createdAt: number, id: string) => `jobs/${consumer}/${String(2 ** 43 - createdAt).padStart(14, '0')}-${id}`;
 export const partKey = (prefix: string, kind: 'part' | 'errors', chunk: number) => `${prefix}${kind}-${String(chunk).padStart(5, '0')}.jsonl`;
 
 export class JobObject extends DurableObject<Env> {
@@ -31,10 +33,10 @@ export class JobObject extends DurableObject<Env> {
     const now = Date.now();
     this.#sql.exec('INSERT INTO job (spec, state, created_at) VALUES (?, ?, ?)', JSON.stringify(spec), 'queued', now);
     ranges.forEach((r, i) => this.#sql.exec('INSERT INTO chunks (idx, start, "end") VALUES (?, ?, ?)', i, r.start, r.end));
-    // The consumer's job list is the listing of these markers.
-    await this.env.BATCH.put(`${outputPrefix(spec.consumer, spec.id)}job.json`, JSON.stringify({ id: spec.id, model: spec.model, input: spec.inputKey, created_at: iso(now) }));
+    // The consumer's job list is the listing of these markers, newest first.
+    await this.env.BATCH.put(listingKey(spec.consumer, now, spec.id), '');
     if (failure) {
-      this.#finish('failed', failure);
+      await this.#end('failed', failure);
     } else if (ranges.length === 0) {
       await this.#finalise();
     } else if (ranges.length === 1) {
@@ -95,6 +97,15 @@ export class JobObject extends DurableObject<Env> {
     };
   }
 
+  /** The chunks whose results are counted, in input order: what /output and /errors stream (all of them once succeeded). */
+  doneChunks(): Promise<Outcome<{ state: JobState; chunks: number[] }>> {
+    return outcome(async () => {
+      const job = this.#require();
+      const chunks = this.#sql.exec<{ idx: number }>('SELECT idx FROM chunks WHERE done = 1 ORDER BY idx').toArray().map((r) => r.idx);
+      return { state: job.state, chunks };
+    });
+  }
+
   /** The work of one chunk pass, or null when there is none left (done, or the job is over). */
   work(message: ChunkMessage): ChunkWork | null {
     const job = this.#job();
@@ -131,10 +142,10 @@ export class JobObject extends DurableObject<Env> {
     if (left === 0) await this.#finalise();
   }
 
-  /** Fails the job (a chunk that cannot be done, or an input that is not what it claims). */
-  fail(reason: string): void {
+  /** Fails the job (a chunk that cannot be done, or an input that is not what it claims); what was scored stays readable. */
+  async fail(reason: string): Promise<void> {
     const job = this.#job();
-    if (job && !TERMINAL.includes(job.state)) this.#finish('failed', reason);
+    if (job && !TERMINAL.includes(job.state)) await this.#end('failed', reason);
   }
 
   /** Remembers why a chunk attempt threw, for the reason given if it ends in the dead-letter queue. */
@@ -143,9 +154,9 @@ export class JobObject extends DurableObject<Env> {
   }
 
   /** Called for a dead-lettered chunk: the job fails with the chunk's last error. */
-  deadLettered(chunk: number): void {
+  async deadLettered(chunk: number): Promise<void> {
     const error = this.#chunk(chunk)?.last_error;
-    this.fail(`chunk ${chunk} failed after all retries${error ? `: ${error}` : ''}`);
+    await this.fail(`chunk ${chunk} failed after all retries${error ? `: ${error}` : ''}`);
   }
 
   /** Stops the job: chunks not yet done find it over and do no work. */
@@ -153,26 +164,36 @@ export class JobObject extends DurableObject<Env> {
     return outcome(async () => {
       const job = this.#require();
       if (TERMINAL.includes(job.state)) throw new InferenceError(409, `job is already ${job.state}`);
-      this.#finish('cancelled', 'cancelled by its owner');
+      await this.#end('cancelled', 'cancelled by its owner');
       return this.#status();
     });
   }
 
   async #finalise(): Promise<void> {
+    await this.#end('succeeded', null);
+  }
+
+  /** Ends the job and writes its manifest; a failed or cancelled job's lists only the chunks that were scored, marked partial. */
+  async #end(state: JobState, reason: string | null): Promise<void> {
     const job = this.#require();
     const spec = JSON.parse(job.spec) as JobSpec;
-    const chunks = this.#sql.exec<ChunkRow>('SELECT * FROM chunks ORDER BY idx').toArray();
+    const chunks = this.#sql.exec<ChunkRow>('SELECT * FROM chunks WHERE done = 1 ORDER BY idx').toArray();
+    const total = this.#sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM chunks').one().n;
     const prefix = outputPrefix(spec.consumer, spec.id);
     const finished = Date.now();
+    this.#finish(state, reason, finished);
     const manifest = {
       job: spec.id,
+      state,
+      ...(reason !== null && { reason }),
+      partial: state !== 'succeeded',
       model: spec.model,
       model_version: spec.version,
       input: spec.inputKey,
       format: spec.format,
       gzip: spec.gzip,
       records: { ok: chunks.reduce((n, c) => n + c.ok, 0), failed: chunks.reduce((n, c) => n + c.failed, 0) },
-      chunks: chunks.length,
+      chunks: { done: chunks.length, total },
       chunk_bytes: spec.chunkBytes,
       created_at: iso(job.created_at),
       started_at: iso(job.started_at ?? job.created_at),
@@ -182,7 +203,6 @@ export class JobObject extends DurableObject<Env> {
       errors: chunks.map((c) => partKey(prefix, 'errors', c.idx)),
     };
     await this.env.BATCH.put(`${prefix}manifest.json`, JSON.stringify(manifest, null, 2), { httpMetadata: { contentType: 'application/json' } });
-    this.#finish('succeeded', null, finished);
   }
 
   #finish(state: JobState, reason: string | null, at = Date.now()): void {

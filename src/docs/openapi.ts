@@ -2,7 +2,7 @@
 // Inference bodies keep the protocol's own names (inference_request, response_output, ...) so that
 // the document reads side by side with the Open Inference Protocol's.
 import { z } from 'zod';
-import { createSchema as batchCreateSchema } from '../batch/batch-routes';
+import { createSchema as batchCreateSchema, listSchema as batchListSchema } from '../batch/batch-routes';
 import { jobStatusSchema } from '../batch/job-types';
 import { indexSchema, loadSchema } from '../online/repository-routes';
 import {
@@ -51,7 +51,7 @@ const COMPONENTS: [string, z.ZodType][] = [
   ['feedback', feedbackSchema],
   ['batch_create', batchCreateSchema],
   ['batch_status', jobStatusSchema],
-  ['batch_list', z.object({ jobs: z.array(jobStatusSchema) })],
+  ['batch_list', z.object({ jobs: z.array(jobStatusSchema), cursor: z.string().optional() })],
   ['batch_upload', jobStatusSchema.extend({ size: z.int() })],
 ];
 
@@ -102,6 +102,20 @@ const SESSION = param('id', 'Session id (32 hex)');
 const JOB = param('id', 'Batch job id (32 hex)');
 const MODEL_VERSION_HEADER = { 'Model-Version': { schema: { type: 'string' }, description: 'The version that answered' } };
 const PUBLIC = { security: [] };
+const PARTS = {
+  description: 'JSON Lines of the chunks scored, in input order',
+  headers: {
+    'X-Partial': { schema: { type: 'string', enum: ['true', 'false'] }, description: 'true when the job failed or was cancelled: only the chunks it scored' },
+    'X-Job-State': { schema: { type: 'string' }, description: 'succeeded, failed or cancelled' },
+  },
+  content: { 'application/x-ndjson': { schema: { type: 'string' } } },
+};
+
+/** Query parameters from a zod object schema. */
+function queryParameters(schema: z.ZodObject): Json[] {
+  const json = z.toJSONSchema(schema, { io: 'input' }) as { properties: Record<string, Json>; required?: string[] };
+  return Object.entries(json.properties).map(([name, property]) => ({ name, in: 'query', required: json.required?.includes(name) ?? false, schema: property }));
+}
 
 /** An operation on the model's latest path and on its pinned `/versions/{version}` path. */
 function perModel(suffix: string, method: string, operation: Json): Record<string, Json> {
@@ -206,15 +220,21 @@ function paths(): Record<string, Json> {
     },
     '/v2/batches': {
       post: { operationId: 'batch-create', tags: ['batches'], summary: 'Start a job over a file already in the caller\'s inbox', requestBody: jsonBody('batch_create'), responses: { ...ok('batch_status', 202), ...errors(400, 401, 404) } },
-      get: { operationId: 'batch-list', tags: ['batches'], summary: 'The caller\'s jobs', responses: { ...ok('batch_list'), ...errors(401) } },
+      get: {
+        operationId: 'batch-list',
+        tags: ['batches'],
+        summary: 'The caller\'s jobs, newest first, a page at a time (pass the answer\'s cursor for the next page)',
+        parameters: queryParameters(batchListSchema),
+        responses: { ...ok('batch_list'), ...errors(400, 401) },
+      },
     },
     '/v2/batches/{id}': { get: { operationId: 'batch-get', tags: ['batches'], summary: 'Job status and progress', parameters: [JOB], responses: { ...ok('batch_status'), ...errors(401, 404) } } },
     '/v2/batches/{id}/cancel': { post: { operationId: 'batch-cancel', tags: ['batches'], summary: 'Cancel: remaining chunks do no work', parameters: [JOB], responses: { ...ok('batch_status'), ...errors(401, 404) } } },
     '/v2/batches/{id}/output': {
-      get: { operationId: 'batch-output', tags: ['batches'], summary: 'Results as JSON Lines, in input order, once the job has succeeded', parameters: [JOB], responses: { 200: { description: 'OK', content: { 'application/x-ndjson': { schema: { type: 'string' } } } }, ...errors(401, 404, 409) } },
+      get: { operationId: 'batch-output', tags: ['batches'], summary: 'Results as JSON Lines, in input order, once the job has ended; a failed or cancelled job\'s are partial', parameters: [JOB], responses: { 200: PARTS, ...errors(401, 404, 409) } },
     },
     '/v2/batches/{id}/errors': {
-      get: { operationId: 'batch-errors', tags: ['batches'], summary: 'Per-record errors as JSON Lines, once the job has succeeded', parameters: [JOB], responses: { 200: { description: 'OK', content: { 'application/x-ndjson': { schema: { type: 'string' } } } }, ...errors(401, 404, 409) } },
+      get: { operationId: 'batch-errors', tags: ['batches'], summary: 'Per-record errors as JSON Lines, once the job has ended; a failed or cancelled job\'s are partial', parameters: [JOB], responses: { 200: PARTS, ...errors(401, 404, 409) } },
     },
     '/openapi.json': { get: { operationId: 'openapi', tags: ['docs'], summary: 'This document', ...PUBLIC, responses: { 200: { description: 'OpenAPI 3.1' } } } },
     '/docs': { get: { operationId: 'docs', tags: ['docs'], summary: 'Interactive API reference', ...PUBLIC, responses: { 200: { description: 'HTML' } } } },
