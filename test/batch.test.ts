@@ -325,6 +325,67 @@ describe('delivery and failure', () => {
   });
 });
 
+describe('per-job options', () => {
+  const irisCsv = () => {
+    const names = ['setosa', 'versicolor', 'virginica'];
+    const rows = irisReference.iris.inputs.map((x, i) => `f${i},${x.join(',')},${names[irisReference.iris.labels[i]!]}`);
+    return `flower,sepal_length,sepal_width,petal_length,petal_width,species\n${rows.join('\n')}\n`;
+  };
+
+  it('writes CSV with the id column, carried columns and top-1 labels, as the classification extension answers online', async () => {
+    const query = 'output_format=csv&id_column=flower&carry=species,sepal_length&classification=1';
+    const response = await call(`/v2/batches/inbox/iris/options.csv?${query}`, { method: 'PUT', body: irisCsv() });
+    const created = (await response.json()) as any;
+    expect(response.status).toBe(202);
+    expect(created.options).toEqual({ id_column: 'flower', carry: ['species', 'sepal_length'], output_format: 'csv', classification: 1 });
+    expect((await settle(created.id)).state).toBe('succeeded');
+    const output = await call(`/v2/batches/${created.id}/output`);
+    expect(output.headers.get('Content-Type')).toMatch(/text\/csv/);
+    const [header, ...rows] = (await output.text()).trimEnd().split('\n');
+    expect(header).toBe('line,id,species,sepal_length,probabilities,label');
+    expect(rows).toHaveLength(150);
+    const online = (await (await postJson('/v2/models/iris/infer', {
+      inputs: [{ name: 'input', shape: [150, 4], datatype: 'FP32', data: irisReference.iris.inputs }],
+      outputs: [{ name: 'probabilities', parameters: { classification: 1 } }],
+    })).json()) as any;
+    rows.forEach((row, i) => {
+      const [line, id, species, sepal, top, label] = row.split(',');
+      expect([line, id, species, sepal]).toEqual([String(i + 2), `f${i}`, irisCsv().split('\n')[i + 1]!.split(',')[5], String(irisReference.iris.inputs[i]![0])]);
+      expect(top).toBe(online.outputs[0].data[i]);
+      expect(Number(label)).toBe(irisReference.iris.label?.[i] ?? Number(top!.split(':')[1]));
+    });
+  });
+
+  it('carries columns into JSON Lines results', async () => {
+    const { input } = await upload('flights-delay', 'carry.csv', sample);
+    const created = (await (await postJson('/v2/batches', { model: 'flights-delay', input_key: input, options: { carry: ['origin', 'destination'] } })).json()) as Status;
+    await settle(created.id);
+    const [first] = await lines(`/v2/batches/${created.id}/output`);
+    expect(first).toMatchObject({ line: 2, id: '1', input: { origin: 'LAS', destination: 'PHL' } });
+    expect(first.outputs.probability).toBeCloseTo(reference.rows[0]!.probability, 5);
+  });
+
+  it('re-runs an identical upload only when asked: a repeated upload finds its job, ?rerun=true makes a new one', async () => {
+    const first = await upload('flights-delay', 'again.csv', sample);
+    const same = await upload('flights-delay', 'again.csv', sample);
+    expect(same.id).toBe(first.id);
+    const rerun = (await (await call('/v2/batches/inbox/flights-delay/again.csv?rerun=true', { method: 'PUT', body: sample })).json()) as Status;
+    expect(rerun.id).not.toBe(first.id);
+    expect((await settle(rerun.id)).records).toMatchObject({ ok: 2000 });
+  });
+
+  it('refuses options that cannot apply, naming them', async () => {
+    await expectError(await call('/v2/batches/inbox/iris/bad.csv?classification=0', { method: 'PUT', body: irisCsv() }), 400, /query: classification/);
+    await expectError(await call('/v2/batches/inbox/iris/bad.csv?output_format=xml', { method: 'PUT', body: irisCsv() }), 400, /query: output_format/);
+    const { input } = await upload('iris', 'missing-carry.csv', irisCsv());
+    const noColumn = (await (await postJson('/v2/batches', { model: 'iris', input_key: input, options: { carry: ['colour'] } })).json()) as Status;
+    expect(await settle(noColumn.id)).toMatchObject({ state: 'failed', reason: expect.stringMatching(/options.carry: 'colour' not in the CSV header/) });
+    const flights = await upload('flights-delay', 'no-labels.csv', sample);
+    const noLabels = (await (await postJson('/v2/batches', { model: 'flights-delay', input_key: flights.input, options: { classification: 1 } })).json()) as Status;
+    expect(await settle(noLabels.id)).toMatchObject({ state: 'failed', reason: expect.stringMatching(/options.classification: model 'flights-delay' declares no labels/) });
+  });
+});
+
 describe('ownership and bad requests', () => {
   it("keeps one consumer's jobs and inputs from another", async () => {
     const { id, input } = await upload('flights-delay', 'private.csv', sample);

@@ -1,5 +1,6 @@
 // Batch URLs: upload to the inbox, start a job, follow it, cancel it, and stream its results.
 import { Hono, type Context } from 'hono';
+import { stringify } from 'csv-stringify/browser/esm/sync';
 import { z } from 'zod';
 import { limitBody, optionalJson, requestLimit } from '../http/body';
 import { InferenceError, badRequest, notFound } from '../runtime/errors';
@@ -13,6 +14,18 @@ import { startJob } from './jobs';
 
 type Ctx = Context<{ Bindings: Env }>;
 
+const carrySchema = z.array(z.string().min(1).max(200)).max(50);
+const resultOptions = {
+  /** The column (or JSON field) copied into each result as its id; default the model config's batch.id_column, else `id`. */
+  id_column: z.string().min(1).max(200).optional(),
+  /** Input columns (or JSON fields) copied into each result, as SageMaker's join-source does. */
+  carry: carrySchema.optional(),
+  /** Results as JSON Lines (default) or CSV with a header row. */
+  output_format: z.enum(['jsonl', 'csv']).optional(),
+  /** Top-k "score:index:label" strings for the classifier output, as Triton's classification extension answers online. */
+  classification: z.int().min(1).max(100).optional(),
+};
+
 export const createSchema = z.object({
   model: z.string(),
   version: z.string().optional(),
@@ -23,8 +36,24 @@ export const createSchema = z.object({
       chunk_bytes: z.int().min(1024).max(64 * 1024 * 1024).optional(),
       /** Chaos testing: the share of chunk deliveries that fail on purpose (first two attempts only). */
       fault_rate: z.number().min(0).max(1).optional(),
+      ...resultOptions,
     })
     .default({}),
+});
+
+/** The same result options on an upload, as query parameters (`carry` comma-separated), plus `rerun`. */
+export const uploadQuerySchema = z.object({
+  format: z.enum(['csv', 'jsonl']).optional(),
+  id_column: resultOptions.id_column,
+  carry: z
+    .string()
+    .transform((s) => s.split(',').filter(Boolean))
+    .pipe(carrySchema)
+    .optional(),
+  output_format: resultOptions.output_format,
+  classification: z.coerce.number().pipe(z.int().min(1).max(100)).optional(),
+  /** A deliberate re-run: a new job even when this exact file was scored before. */
+  rerun: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
 });
 export const listSchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -39,6 +68,12 @@ async function statusOf(c: Ctx): Promise<JobStatus> {
   return unwrap(await jobStub(c.env, c.var.consumer.id, id).status());
 }
 
+async function writeHeader(writable: WritableStream<Uint8Array>, header: string[]): Promise<void> {
+  const writer = writable.getWriter();
+  await writer.write(new TextEncoder().encode(stringify([header])));
+  writer.releaseLock();
+}
+
 /**
  * Streams the job's parts of one kind, in input order, once it has ended. A failed or cancelled job's
  * parts are those of the chunks it scored, marked `X-Partial: true`.
@@ -48,13 +83,15 @@ async function streamParts(c: Ctx, kind: 'part' | 'errors') {
   if (status.state === 'queued' || status.state === 'running') {
     throw new InferenceError(409, `job is ${status.state}; results are ready once it has ended (partial ones too, if it fails or is cancelled)`);
   }
-  const { chunks } = unwrap(await jobStub(c.env, c.var.consumer.id, status.id).doneChunks());
-  const keys = chunks.map((i) => partKey(status.output, kind, i));
+  const { chunks, output, csvHeader } = unwrap(await jobStub(c.env, c.var.consumer.id, status.id).doneChunks());
+  const keys = chunks.map((i) => partKey(status.output, kind, i, output));
+  const csv = kind === 'part' && output === 'csv';
   const bucket = c.env.BATCH;
   // Each part is piped in turn with backpressure; an empty or missing part (a chunk with nothing to say) is skipped.
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   const copy = async () => {
     try {
+      if (csv) await writeHeader(writable, csvHeader!);
       for (const key of keys) {
         const object = await bucket.get(key);
         if (object) await object.body.pipeTo(writable, { preventClose: true });
@@ -66,7 +103,7 @@ async function streamParts(c: Ctx, kind: 'part' | 'errors') {
   };
   c.executionCtx.waitUntil(copy());
   const partial = status.state !== 'succeeded';
-  return c.body(readable, 200, { 'Content-Type': 'application/x-ndjson', 'X-Partial': String(partial), 'X-Job-State': status.state });
+  return c.body(readable, 200, { 'Content-Type': csv ? 'text/csv' : 'application/x-ndjson', 'X-Partial': String(partial), 'X-Job-State': status.state });
 }
 
 export const batchRoutes = new Hono<{ Bindings: Env }>()
@@ -80,10 +117,21 @@ export const batchRoutes = new Hono<{ Bindings: Env }>()
     if (!c.req.header('content-length') || !Number.isSafeInteger(length)) throw new InferenceError(411, 'Content-Length is required: the upload streams into R2');
     const limit = Number(c.env.MAX_UPLOAD_BYTES);
     if (length > limit) throw new InferenceError(413, `upload of ${length} bytes exceeds the limit of ${limit} bytes`);
+    const query = validate(uploadQuerySchema, c.req.query(), 'query');
     const consumer = c.var.consumer.id;
     const key = `inbox/${consumer}/${model}/${file}`;
     const stored = (await c.env.BATCH.put(key, c.req.raw.body ?? new Uint8Array(0)))!;
-    const status = await startJob(c.env, { consumer, model, inputKey: key });
+    const status = await startJob(c.env, {
+      ...(query.rerun && { id: randomId() }),
+      consumer,
+      model,
+      inputKey: key,
+      format: query.format,
+      idColumn: query.id_column,
+      carry: query.carry,
+      output: query.output_format,
+      classification: query.classification,
+    });
     return c.json({ ...status, input: key, size: stored.size }, 202, { Location: status.url });
   })
   .use(limitBody(requestLimit))
@@ -104,6 +152,10 @@ export const batchRoutes = new Hono<{ Bindings: Env }>()
       format: body.format,
       chunkBytes: body.options.chunk_bytes,
       faultRate: body.options.fault_rate,
+      idColumn: body.options.id_column,
+      carry: body.options.carry,
+      output: body.options.output_format,
+      classification: body.options.classification,
     });
     return c.json(status, 202, { Location: status.url });
   })

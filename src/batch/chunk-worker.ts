@@ -41,10 +41,10 @@ async function workChunk(env: Env, message: ChunkMessage, attempt: number): Prom
       return { outcome: 'counted', lines: owned.lines };
     }
 
-    const records = parseRecords(spec.format, owned.bytes, work.firstLine, spec.header, spec.idColumn);
-    const scored = await dataPlane(env).hold(spec.model, spec.version, (model) => scoreRecords(model, records));
+    const records = parseRecords(spec.format, owned.bytes, work.firstLine, spec.header, spec.idColumn, spec.carry);
+    const scored = await dataPlane(env).hold(spec.model, spec.version, (model) => scoreRecords(model, records, spec));
     // Same chunk, same bytes: a re-delivered chunk rewrites identical parts, so no row is ever duplicated.
-    await env.BATCH.put(partKey(work.outputPrefix, 'part', message.chunk), scored.results);
+    await env.BATCH.put(partKey(work.outputPrefix, 'part', message.chunk, spec.output), scored.results);
     await env.BATCH.put(partKey(work.outputPrefix, 'errors', message.chunk), scored.errors);
     fault('after writing the parts');
     await job.scored(message.chunk, scored.ok, scored.failed);

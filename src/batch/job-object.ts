@@ -10,7 +10,9 @@ const iso = (ms: number | null) => (ms === null ? undefined : new Date(ms).toISO
 export const outputPrefix = (consumer: string, id: string) => `results/${consumer}/${id}/`;
 /** Newest first: the key sorts by the time left until 2^43 ms (year 2248), then the id. */
 export const listingKey = (consumer: string, createdAt: number, id: string) => `jobs/${consumer}/${String(2 ** 43 - createdAt).padStart(14, '0')}-${id}`;
-export const partKey = (prefix: string, kind: 'part' | 'errors', chunk: number) => `${prefix}${kind}-${String(chunk).padStart(5, '0')}.jsonl`;
+/** A chunk's results (`.csv` when the job writes CSV) or errors (always JSON Lines). */
+export const partKey = (prefix: string, kind: 'part' | 'errors', chunk: number, output: 'jsonl' | 'csv' = 'jsonl') =>
+  `${prefix}${kind}-${String(chunk).padStart(5, '0')}.${kind === 'part' ? output : 'jsonl'}`;
 
 export class JobObject extends DurableObject<Env> {
   readonly #sql: SqlStorage;
@@ -80,6 +82,12 @@ export class JobObject extends DurableObject<Env> {
       input: spec.inputKey,
       format: spec.format,
       gzip: spec.gzip,
+      options: {
+        id_column: spec.idColumn ?? 'id',
+        ...(spec.carry && { carry: spec.carry }),
+        output_format: spec.output ?? 'jsonl',
+        ...(spec.classification && { classification: spec.classification }),
+      },
       records: { ok: totals.ok, failed: totals.failed, done, ...(total !== undefined && { total }) },
       chunks: {
         done: totals.done,
@@ -98,11 +106,12 @@ export class JobObject extends DurableObject<Env> {
   }
 
   /** The chunks whose results are counted, in input order: what /output and /errors stream (all of them once succeeded). */
-  doneChunks(): Promise<Outcome<{ state: JobState; chunks: number[] }>> {
+  doneChunks(): Promise<Outcome<{ state: JobState; chunks: number[]; output: 'jsonl' | 'csv'; csvHeader?: string[] }>> {
     return outcome(async () => {
       const job = this.#require();
+      const spec = JSON.parse(job.spec) as JobSpec;
       const chunks = this.#sql.exec<{ idx: number }>('SELECT idx FROM chunks WHERE done = 1 ORDER BY idx').toArray().map((r) => r.idx);
-      return { state: job.state, chunks };
+      return { state: job.state, chunks, output: spec.output ?? 'jsonl', ...(spec.csvHeader && { csvHeader: spec.csvHeader }) };
     });
   }
 
@@ -199,7 +208,9 @@ export class JobObject extends DurableObject<Env> {
       started_at: iso(job.started_at ?? job.created_at),
       finished_at: iso(finished),
       duration_ms: finished - (job.started_at ?? job.created_at),
-      parts: chunks.map((c) => partKey(prefix, 'part', c.idx)),
+      output_format: spec.output ?? 'jsonl',
+      ...(spec.csvHeader && { csv_header: spec.csvHeader }),
+      parts: chunks.map((c) => partKey(prefix, 'part', c.idx, spec.output)),
       errors: chunks.map((c) => partKey(prefix, 'errors', c.idx)),
     };
     await this.env.BATCH.put(`${prefix}manifest.json`, JSON.stringify(manifest, null, 2), { httpMetadata: { contentType: 'application/json' } });

@@ -20,6 +20,14 @@ export interface JobSpec {
   gzip: boolean;
   header: string[];
   idColumn?: string;
+  /** Input columns (CSV) or fields (JSON Lines) copied into each result. */
+  carry?: string[];
+  /** How results are written: JSON Lines (default) or CSV with a header. */
+  output?: 'jsonl' | 'csv';
+  /** Top-k label strings for the classifier output, as Triton's classification extension gives online. */
+  classification?: number;
+  /** CSV output's header row: line, id, carried columns, then one column per model output. */
+  csvHeader?: string[];
   chunkBytes: number;
   /** Chaos testing: chance that a chunk delivery fails on purpose, on its first two attempts. */
   faultRate?: number;
@@ -51,6 +59,13 @@ export const jobStatusSchema = z.object({
   input: z.string(),
   format: z.enum(['csv', 'jsonl']),
   gzip: z.boolean(),
+  /** The options the job runs with. */
+  options: z.object({
+    id_column: z.string(),
+    carry: z.array(z.string()).optional(),
+    output_format: z.enum(['jsonl', 'csv']),
+    classification: z.int().optional(),
+  }),
   records: z.object({
     ok: z.int(),
     failed: z.int(),

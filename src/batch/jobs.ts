@@ -18,6 +18,11 @@ export interface JobRequest {
   format?: Format;
   chunkBytes?: number;
   faultRate?: number;
+  /** Overrides the model config's `batch.id_column` (default `id`). */
+  idColumn?: string;
+  carry?: string[];
+  output?: 'jsonl' | 'csv';
+  classification?: number;
 }
 
 /**
@@ -40,14 +45,23 @@ export async function startJob(env: Env, request: JobRequest): Promise<JobStatus
     header: [],
     chunkBytes: request.chunkBytes ?? Number(env.BATCH_CHUNK_BYTES),
     ...(request.faultRate && { faultRate: request.faultRate }),
+    ...(request.carry?.length && { carry: request.carry }),
+    ...(request.output && { output: request.output }),
+    ...(request.classification && { classification: request.classification }),
   };
   let failure: string | undefined;
   try {
     const model = await dataPlane(env).describe(request.model, request.version);
     spec.version = model.version;
     Object.assign(spec, formatOf(request.inputKey, request.format));
-    spec.idColumn = model.config.batch?.id_column ?? 'id';
+    spec.idColumn = request.idColumn ?? model.config.batch?.id_column ?? 'id';
     if (head.size > 0) spec.header = await inspectInput(env.BATCH, request.inputKey, spec, model);
+    const missing = spec.format === 'csv' && spec.header.length ? (spec.carry ?? []).filter((c) => !spec.header.includes(c)) : [];
+    if (missing.length) throw badRequest(`options.carry: ${missing.map((c) => `'${c}'`).join(', ')} not in the CSV header (${spec.header.join(',')})`);
+    if (spec.classification && !(model.config.classification_output && model.config.labels)) {
+      throw badRequest(`options.classification: model '${model.name}' declares no labels and classification_output in its config`);
+    }
+    if (spec.output === 'csv') spec.csvHeader = ['line', 'id', ...(spec.carry ?? []), ...model.outputs.map((o) => o.name)];
     if (spec.gzip && !(await jobStub(env, request.consumer, id).status()).ok) {
       spec.readKey = `${outputPrefix(request.consumer, id)}input.${spec.format}`;
       spec.size = await stageGzip(env.BATCH, request.inputKey, spec.readKey, Number(env.MAX_UPLOAD_BYTES));

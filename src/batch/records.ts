@@ -12,7 +12,9 @@ export interface InputRecord {
   line: number;
   /** The record's id column, carried through to its result. */
   id?: string;
-  /** Named feature values (CSV strings or JSON values). */
+  /** The columns a job carries into each result. */
+  carried?: Record<string, unknown>;
+  /** Named feature values (CSV strings or JSON values); for a whole request, its raw object. */
   values?: Record<string, unknown>;
   /** A whole Open Inference Protocol request (JSON Lines). */
   request?: InferenceRequest;
@@ -46,9 +48,15 @@ function decodeLines(bytes: Uint8Array, firstLine: number): { text: string; erro
 }
 
 /** `firstLine` is the file line number of the region's first line; line 1 of a CSV is its header. */
-export function parseRecords(format: Format, bytes: Uint8Array, firstLine: number, header: string[], idColumn: string | undefined): InputRecord[] {
+export function parseRecords(format: Format, bytes: Uint8Array, firstLine: number, header: string[], idColumn: string | undefined, carry: string[] = []): InputRecord[] {
   const { text, errors } = decodeLines(bytes, firstLine);
   const records = format === 'csv' ? csvRecords(text, firstLine, header, idColumn) : jsonlRecords(text, firstLine, idColumn);
+  if (carry.length) {
+    for (const record of records) {
+      const source = record.values;
+      if (source) record.carried = Object.fromEntries(carry.map((name) => [name, source[name] ?? null]));
+    }
+  }
   return errors.length ? [...records, ...errors].sort((a, b) => a.line - b.line) : records;
 }
 
@@ -102,7 +110,8 @@ function jsonlRecords(text: string, firstLine: number, idColumn: string | undefi
     if (Array.isArray(object.inputs)) {
       const parsed = inferenceRequestSchema.safeParse(object);
       if (!parsed.success) return [{ line, error: { code: 'invalid_request', message: parsed.error.issues[0]?.message ?? 'invalid request' } }];
-      return [{ line, request: parsed.data, ...(id !== undefined && { id }) }];
+      // The raw object stays as values too, for the columns a job carries into results.
+      return [{ line, request: parsed.data, values: object, ...(id !== undefined && { id }) }];
     }
     return [{ line, values: object, ...(id !== undefined && { id }) }];
   });

@@ -2,7 +2,8 @@
 import type { DatatypeName } from '../runtime/datatypes';
 import type { ModelHandle } from '../runtime/data-plane';
 import type { ModelInfo, TensorSpec } from '../runtime/loaded-model';
-import type { RequestInput } from '../runtime/protocol';
+import type { RequestInput, RequestOutput } from '../runtime/protocol';
+import { stringify } from 'csv-stringify/browser/esm/sync';
 import { elementCount } from '../runtime/tensor-codec';
 import type { InputRecord, RecordError } from './records';
 
@@ -80,7 +81,32 @@ function requestFor(layout: Layout, rows: unknown[][][]): RequestInput[] {
 /** What every result and error line starts with: the record's line number and its id, if any. */
 const where = (record: InputRecord) => ({ line: record.line, ...(record.id !== undefined && { id: record.id }) });
 
-export async function scoreRecords(model: ModelHandle, records: InputRecord[]): Promise<ScoredChunk> {
+/** How a job wants its results: JSON Lines (default) or CSV rows under `csvHeader`; top-k labels for the classifier output. */
+export interface ResultOptions {
+  output?: 'jsonl' | 'csv';
+  csvHeader?: string[];
+  classification?: number;
+}
+
+/** The classifier output with Triton's classification parameter, then every other output as it is. */
+function requestedOutputs(model: ModelInfo, classification: number | undefined): RequestOutput[] | undefined {
+  const name = model.config.classification_output;
+  if (!classification || !name) return undefined;
+  return model.outputs.map((o) => (o.name === name ? { name, parameters: { classification } } : { name: o.name }));
+}
+
+/** One result line: JSON, or a CSV row whose cells follow the header (arrays as JSON text). */
+function resultLine(record: InputRecord, outputs: Record<string, unknown>, options: ResultOptions): string {
+  if (options.output !== 'csv') return JSON.stringify({ ...where(record), ...(record.carried && { input: record.carried }), outputs });
+  const known: Record<string, unknown> = { line: record.line, id: record.id ?? '', ...record.carried, ...outputs };
+  const cells = options.csvHeader!.map((column) => {
+    const value = known[column];
+    return value === undefined || value === null ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  });
+  return stringify([cells]).replace(/\n$/, '');
+}
+
+export async function scoreRecords(model: ModelHandle, records: InputRecord[], options: ResultOptions = {}): Promise<ScoredChunk> {
   const layout = layoutOf(model);
   const lines = new Map<InputRecord, string>();
   const problems = new Map<InputRecord, RecordError>();
@@ -91,7 +117,12 @@ export async function scoreRecords(model: ModelHandle, records: InputRecord[]): 
     else if (record.request) {
       try {
         const { response } = await model.infer(record.request);
-        lines.set(record, JSON.stringify({ ...where(record), response }));
+        lines.set(
+          record,
+          options.output === 'csv'
+            ? resultLine(record, Object.fromEntries(response.outputs.map((o) => [o.name, o.data])), options)
+            : JSON.stringify({ ...where(record), ...(record.carried && { input: record.carried }), response }),
+        );
       } catch (error) {
         problems.set(record, { code: 'invalid_request', message: (error as Error).message });
       }
@@ -106,9 +137,10 @@ export async function scoreRecords(model: ModelHandle, records: InputRecord[]): 
   }
 
   const batchSize = model.config.max_batch_size || DEFAULT_BATCH;
+  const requested = requestedOutputs(model, options.classification);
   const run = async (group: typeof pending): Promise<void> => {
     try {
-      const { response } = await model.infer({ inputs: requestFor(layout, group.map((p) => p.row)) });
+      const { response } = await model.infer({ inputs: requestFor(layout, group.map((p) => p.row)), ...(requested && { outputs: requested }) });
       group.forEach(({ record }, i) => {
         const outputs = Object.fromEntries(
           response.outputs.map((o) => {
@@ -116,7 +148,7 @@ export async function scoreRecords(model: ModelHandle, records: InputRecord[]): 
             return [o.name, per === 1 ? o.data![i] : o.data!.slice(i * per, (i + 1) * per)];
           }),
         );
-        lines.set(record, JSON.stringify({ ...where(record), outputs }));
+        lines.set(record, resultLine(record, outputs, options));
       });
     } catch (error) {
       // Find the records the model rejects by scoring them one at a time.

@@ -2,7 +2,7 @@
 // Inference bodies keep the protocol's own names (inference_request, response_output, ...) so that
 // the document reads side by side with the Open Inference Protocol's.
 import { z } from 'zod';
-import { createSchema as batchCreateSchema, listSchema as batchListSchema } from '../batch/batch-routes';
+import { createSchema as batchCreateSchema, listSchema as batchListSchema, uploadQuerySchema } from '../batch/batch-routes';
 import { jobStatusSchema } from '../batch/job-types';
 import { indexSchema, loadSchema } from '../online/repository-routes';
 import {
@@ -213,7 +213,7 @@ function paths(): Record<string, Json> {
         operationId: 'batch-upload',
         tags: ['batches'],
         summary: 'Upload a CSV or JSON Lines file (optionally .gz) and start its job: the answer is the job, already queued',
-        parameters: [param('model', 'Model to score with'), param('file', 'File name: 1-200 letters, digits, _ . -')],
+        parameters: [param('model', 'Model to score with'), param('file', 'File name: 1-200 letters, digits, _ . -'), ...queryParameters(uploadQuerySchema)],
         requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } } },
         responses: { ...ok('batch_upload', 202), ...errors(400, 401, 411, 413) },
       },
