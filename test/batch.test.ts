@@ -386,6 +386,37 @@ describe('per-job options', () => {
   });
 });
 
+describe('jobs over a prefix', () => {
+  it('scores every file under a prefix as one job, each line naming its file and its line in it', async () => {
+    const [header, ...rows] = sample.trimEnd().split('\n');
+    const parts = [rows.slice(0, 700), rows.slice(700, 1400), rows.slice(1400)];
+    const prefix = 'inbox/alice/flights-delay/days/';
+    for (const [i, part] of parts.entries()) await env.BATCH.put(`${prefix}day-${i + 1}.csv`, `${header}\n${part.join('\n')}\n`);
+    const created = (await (await postJson('/v2/batches', { model: 'flights-delay', input_prefix: prefix, options: { chunk_bytes: 4096 } })).json()) as any;
+    expect(created).toMatchObject({ state: 'queued', input: prefix, files: 3 });
+    const job = (await settle(created.id)) as any;
+    expect(job).toMatchObject({ state: 'succeeded', files: 3, records: { ok: 2000, failed: 0, total: 2000 } });
+    expect(job.chunks.total).toBeGreaterThan(6);
+    const output = await lines(`/v2/batches/${created.id}/output`);
+    expect(output.map((r) => r.file)).toEqual(parts.flatMap((part, i) => part.map(() => `${prefix}day-${i + 1}.csv`)));
+    expect(output.map((r) => r.line)).toEqual(parts.flatMap((part) => part.map((_, j) => j + 2)));
+    output.forEach((row, i) => expect(Math.abs(row.outputs.probability - reference.rows[i]!.probability)).toBeLessThanOrEqual(1e-5));
+    const manifest = JSON.parse(await (await env.BATCH.get(`${job.output}manifest.json`))!.text());
+    expect(manifest.files).toEqual([1, 2, 3].map((i) => `${prefix}day-${i}.csv`));
+  });
+
+  it('refuses a prefix without files or without a trailing slash, and fails one holding a .gz file with the reason', async () => {
+    await expectError(await postJson('/v2/batches', { model: 'flights-delay', input_prefix: 'inbox/alice/flights-delay/none/' }), 400, /no files under/);
+    await expectError(await postJson('/v2/batches', { model: 'flights-delay', input_prefix: 'inbox/alice/flights-delay/days' }), 400, /must end with '\/'/);
+    await expectError(await postJson('/v2/batches', { model: 'flights-delay', input_key: 'inbox/alice/x.csv', input_prefix: 'inbox/alice/' }), 400, /exactly one of input_key and input_prefix/);
+    await expectError(await postJson('/v2/batches', { model: 'flights-delay', input_prefix: 'inbox/bob/' }), 404, /does not exist/);
+    await env.BATCH.put('inbox/alice/flights-delay/mixed/a.csv', sample);
+    await env.BATCH.put('inbox/alice/flights-delay/mixed/b.csv.gz', new Uint8Array([31, 139, 8, 0]));
+    const mixed = (await (await postJson('/v2/batches', { model: 'flights-delay', input_prefix: 'inbox/alice/flights-delay/mixed/' })).json()) as Status;
+    expect(await settle(mixed.id)).toMatchObject({ state: 'failed', reason: expect.stringMatching(/b\.csv\.gz': a job over a prefix reads plain CSV or JSON Lines/) });
+  });
+});
+
 describe('ownership and bad requests', () => {
   it("keeps one consumer's jobs and inputs from another", async () => {
     const { id, input } = await upload('flights-delay', 'private.csv', sample);

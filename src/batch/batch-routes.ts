@@ -29,7 +29,9 @@ const resultOptions = {
 export const createSchema = z.object({
   model: z.string(),
   version: z.string().optional(),
-  input_key: z.string(),
+  /** One file in the caller's inbox, or with `input_prefix` every file under a folder of it (one job, one manifest). */
+  input_key: z.string().optional(),
+  input_prefix: z.string().optional(),
   format: z.enum(['csv', 'jsonl']).optional(),
   options: z
     .object({
@@ -138,8 +140,10 @@ export const batchRoutes = new Hono<{ Bindings: Env }>()
   .post('/', async (c) => {
     const body = await optionalJson(c, createSchema);
     const consumer = c.var.consumer.id;
+    if ((body.input_key === undefined) === (body.input_prefix === undefined)) throw badRequest('give exactly one of input_key and input_prefix');
+    const input = (body.input_key ?? body.input_prefix)!;
     // Only the caller's own inbox can be read: another consumer's key is simply not found.
-    if (!body.input_key.startsWith(`inbox/${consumer}/`)) throw notFound(`input '${body.input_key.slice(0, 200)}' does not exist`);
+    if (!input.startsWith(`inbox/${consumer}/`)) throw notFound(`input '${input.slice(0, 200)}' does not exist`);
     if (body.options.fault_rate !== undefined && String(c.env.ALLOW_FAULT_INJECTION) !== 'true') {
       throw badRequest('options.fault_rate needs ALLOW_FAULT_INJECTION=true on the server (chaos testing only)');
     }
@@ -148,7 +152,8 @@ export const batchRoutes = new Hono<{ Bindings: Env }>()
       consumer,
       model: checkModelName(body.model),
       version: checkVersion(body.version),
-      inputKey: body.input_key,
+      inputKey: input,
+      prefix: body.input_prefix !== undefined,
       format: body.format,
       chunkBytes: body.options.chunk_bytes,
       faultRate: body.options.fault_rate,

@@ -2,7 +2,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { InferenceError, notFound } from '../runtime/errors';
 import { outcome, type Outcome } from '../runtime/outcome';
-import type { ChunkMessage, ChunkRow, ChunkWork, JobRow, JobSpec, JobState, JobStatus } from './job-types';
+import { inputFiles, type ChunkMessage, type ChunkRow, type ChunkWork, type JobRow, type JobSpec, type JobState, type JobStatus } from './job-types';
 import { planRanges } from './planner';
 
 const TERMINAL: JobState[] = ['succeeded', 'failed', 'cancelled'];
@@ -23,7 +23,7 @@ export class JobObject extends DurableObject<Env> {
     this.#sql.exec(`
       CREATE TABLE IF NOT EXISTS job (spec TEXT NOT NULL, state TEXT NOT NULL, reason TEXT,
         created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER);
-      CREATE TABLE IF NOT EXISTS chunks (idx INTEGER PRIMARY KEY, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+      CREATE TABLE IF NOT EXISTS chunks (idx INTEGER PRIMARY KEY, file INTEGER NOT NULL DEFAULT 0, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
         lines INTEGER, first_line INTEGER, done INTEGER NOT NULL DEFAULT 0, ok INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0,
         last_error TEXT);`);
   }
@@ -31,18 +31,19 @@ export class JobObject extends DurableObject<Env> {
   /** Plans the job and queues its chunks; creating an existing job returns it as it is. */
   async create(spec: JobSpec, failure?: string): Promise<JobStatus> {
     if (this.#job()) return this.#status();
-    const ranges = planRanges(spec.size, spec.chunkBytes);
+    const files = inputFiles(spec);
+    const ranges = files.flatMap((f, file) => planRanges(f.size, spec.chunkBytes).map((r) => ({ ...r, file })));
     const now = Date.now();
     this.#sql.exec('INSERT INTO job (spec, state, created_at) VALUES (?, ?, ?)', JSON.stringify(spec), 'queued', now);
-    ranges.forEach((r, i) => this.#sql.exec('INSERT INTO chunks (idx, start, "end") VALUES (?, ?, ?)', i, r.start, r.end));
+    ranges.forEach((r, i) => this.#sql.exec('INSERT INTO chunks (idx, file, start, "end") VALUES (?, ?, ?, ?)', i, r.file, r.start, r.end));
     // The consumer's job list is the listing of these markers, newest first.
     await this.env.BATCH.put(listingKey(spec.consumer, now, spec.id), '');
     if (failure) {
       await this.#end('failed', failure);
     } else if (ranges.length === 0) {
       await this.#finalise();
-    } else if (ranges.length === 1) {
-      // One chunk starts at line 1: there is nothing to count.
+    } else if (new Set(ranges.map((r) => r.file)).size === ranges.length) {
+      // One chunk per file starts at its line 1: there is nothing to count.
       this.#sql.exec('UPDATE chunks SET lines = 0, first_line = 1');
       await this.#send(ranges.map((_, i) => ({ job: this.#name(spec), chunk: i, phase: 'score' })));
     } else {
@@ -67,9 +68,10 @@ export class JobObject extends DurableObject<Env> {
       )
       .one();
     const done = totals.ok + totals.failed;
-    // Line counts include the CSV header; a one-chunk job is never counted, so it knows its total when it is done.
-    const counted = totals.total > 1 && totals.counted === totals.total;
-    const total = job.state === 'succeeded' ? done : counted ? totals.lines - (spec.format === 'csv' ? 1 : 0) : undefined;
+    // Line counts include each CSV header; a job of one chunk per file is never counted, so it knows its total when it is done.
+    const files = inputFiles(spec);
+    const counted = totals.total > files.length && totals.counted === totals.total;
+    const total = job.state === 'succeeded' ? done : counted ? totals.lines - files.filter((f) => f.format === 'csv').length : undefined;
     const seconds = job.started_at === null ? 0 : ((job.finished_at ?? Date.now()) - job.started_at) / 1000;
     const rate = seconds > 0 ? done / seconds : 0;
     return {
@@ -80,6 +82,7 @@ export class JobObject extends DurableObject<Env> {
       model: spec.model,
       model_version: spec.version,
       input: spec.inputKey,
+      ...(spec.files && { files: spec.files.length }),
       format: spec.format,
       gzip: spec.gzip,
       options: {
@@ -123,7 +126,8 @@ export class JobObject extends DurableObject<Env> {
     if (!chunk || chunk.done || (message.phase === 'count' && chunk.lines !== null) || (message.phase === 'score' && chunk.first_line === null)) return null;
     if (job.started_at === null) this.#sql.exec("UPDATE job SET started_at = ?, state = 'running'", Date.now());
     const spec = JSON.parse(job.spec) as JobSpec;
-    return { spec, start: chunk.start, end: chunk.end, firstLine: chunk.first_line ?? 0, outputPrefix: outputPrefix(spec.consumer, spec.id) };
+    const file = inputFiles(spec)[chunk.file]!;
+    return { spec, file, start: chunk.start, end: chunk.end, firstLine: chunk.first_line ?? 0, outputPrefix: outputPrefix(spec.consumer, spec.id) };
   }
 
   /** A chunk's line count, recorded once; when all are known, line numbers are fixed and scoring starts. */
@@ -133,11 +137,13 @@ export class JobObject extends DurableObject<Env> {
     this.#sql.exec('UPDATE chunks SET lines = ? WHERE idx = ? AND lines IS NULL', lines, chunk);
     const rows = this.#sql.exec<ChunkRow>('SELECT * FROM chunks ORDER BY idx').toArray();
     if (rows.some((r) => r.lines === null) || rows.some((r) => r.first_line !== null)) return;
+    // Line numbers count from 1 in each file.
     let line = 1;
-    for (const row of rows) {
+    rows.forEach((row, i) => {
+      if (i > 0 && row.file !== rows[i - 1]!.file) line = 1;
       this.#sql.exec('UPDATE chunks SET first_line = ? WHERE idx = ?', line, row.idx);
       line += row.lines!;
-    }
+    });
     const spec = JSON.parse(job.spec) as JobSpec;
     await this.#send(rows.map((r) => ({ job: this.#name(spec), chunk: r.idx, phase: 'score' })));
   }
@@ -199,6 +205,7 @@ export class JobObject extends DurableObject<Env> {
       model: spec.model,
       model_version: spec.version,
       input: spec.inputKey,
+      ...(spec.files && { files: spec.files.map((f) => f.key) }),
       format: spec.format,
       gzip: spec.gzip,
       records: { ok: chunks.reduce((n, c) => n + c.ok, 0), failed: chunks.reduce((n, c) => n + c.failed, 0) },

@@ -6,6 +6,18 @@ import type { Format } from './formats';
 export const jobStateSchema = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
 export type JobState = z.infer<typeof jobStateSchema>;
 
+/** One input file of a job: what its chunks read and how. */
+export interface InputFile {
+  key: string;
+  /** What chunks read when it is not the file itself: the uncompressed copy of a gzip input. */
+  readKey?: string;
+  /** Bytes of what chunks read. */
+  size: number;
+  format: Format;
+  gzip: boolean;
+  header: string[];
+}
+
 export interface JobSpec {
   id: string;
   consumer: string;
@@ -26,6 +38,8 @@ export interface JobSpec {
   output?: 'jsonl' | 'csv';
   /** Top-k label strings for the classifier output, as Triton's classification extension gives online. */
   classification?: number;
+  /** A job over a prefix: its files, in key order (`inputKey` is then the prefix). */
+  files?: InputFile[];
   /** CSV output's header row: line, id, carried columns, then one column per model output. */
   csvHeader?: string[];
   chunkBytes: number;
@@ -40,8 +54,14 @@ export interface ChunkMessage {
   phase: 'count' | 'score';
 }
 
+/** The files a job reads: its `files`, or its one input. */
+export const inputFiles = (spec: JobSpec): InputFile[] =>
+  spec.files ?? [{ key: spec.inputKey, ...(spec.readKey && { readKey: spec.readKey }), size: spec.size, format: spec.format, gzip: spec.gzip, header: spec.header }];
+
 export interface ChunkWork {
   spec: JobSpec;
+  /** The file this chunk is part of. */
+  file: InputFile;
   start: number;
   end: number;
   /** File line number of the chunk's first owned line (score pass). */
@@ -56,7 +76,10 @@ export const jobStatusSchema = z.object({
   reason: z.string().optional(),
   model: z.string(),
   model_version: z.string(),
+  /** The input file, or for a job over a prefix the prefix. */
   input: z.string(),
+  /** Files a job over a prefix reads. */
+  files: z.int().optional(),
   format: z.enum(['csv', 'jsonl']),
   gzip: z.boolean(),
   /** The options the job runs with. */
@@ -105,6 +128,7 @@ export interface JobRow extends Record<string, SqlStorageValue> {
 
 export interface ChunkRow extends Record<string, SqlStorageValue> {
   idx: number;
+  file: number;
   start: number;
   end: number;
   lines: number | null;

@@ -78,11 +78,13 @@ function requestFor(layout: Layout, rows: unknown[][][]): RequestInput[] {
   }));
 }
 
-/** What every result and error line starts with: the record's line number and its id, if any. */
-const where = (record: InputRecord) => ({ line: record.line, ...(record.id !== undefined && { id: record.id }) });
+/** What every result and error line starts with: its file (prefix jobs), the record's line number and its id, if any. */
+const where = (record: InputRecord, file?: string) => ({ ...(file && { file }), line: record.line, ...(record.id !== undefined && { id: record.id }) });
 
 /** How a job wants its results: JSON Lines (default) or CSV rows under `csvHeader`; top-k labels for the classifier output. */
 export interface ResultOptions {
+  /** Set for a job over a prefix: every result and error line names its file. */
+  file?: string;
   output?: 'jsonl' | 'csv';
   csvHeader?: string[];
   classification?: number;
@@ -97,8 +99,8 @@ function requestedOutputs(model: ModelInfo, classification: number | undefined):
 
 /** One result line: JSON, or a CSV row whose cells follow the header (arrays as JSON text). */
 function resultLine(record: InputRecord, outputs: Record<string, unknown>, options: ResultOptions): string {
-  if (options.output !== 'csv') return JSON.stringify({ ...where(record), ...(record.carried && { input: record.carried }), outputs });
-  const known: Record<string, unknown> = { line: record.line, id: record.id ?? '', ...record.carried, ...outputs };
+  if (options.output !== 'csv') return JSON.stringify({ ...where(record, options.file), ...(record.carried && { input: record.carried }), outputs });
+  const known: Record<string, unknown> = { file: options.file, line: record.line, id: record.id ?? '', ...record.carried, ...outputs };
   const cells = options.csvHeader!.map((column) => {
     const value = known[column];
     return value === undefined || value === null ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
@@ -121,7 +123,7 @@ export async function scoreRecords(model: ModelHandle, records: InputRecord[], o
           record,
           options.output === 'csv'
             ? resultLine(record, Object.fromEntries(response.outputs.map((o) => [o.name, o.data])), options)
-            : JSON.stringify({ ...where(record), ...(record.carried && { input: record.carried }), response }),
+            : JSON.stringify({ ...where(record, options.file), ...(record.carried && { input: record.carried }), response }),
         );
       } catch (error) {
         problems.set(record, { code: 'invalid_request', message: (error as Error).message });
@@ -164,7 +166,7 @@ export async function scoreRecords(model: ModelHandle, records: InputRecord[], o
     const line = lines.get(record);
     if (line) results.push(line);
     const problem = problems.get(record);
-    if (problem) errors.push(JSON.stringify({ ...where(record), ...problem }));
+    if (problem) errors.push(JSON.stringify({ ...where(record, options.file), ...problem }));
   }
   return { results: results.map((l) => `${l}\n`).join(''), errors: errors.map((l) => `${l}\n`).join(''), ok: results.length, failed: errors.length };
 }
