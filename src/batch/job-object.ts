@@ -26,6 +26,10 @@ export class JobObject extends DurableObject<Env> {
       CREATE TABLE IF NOT EXISTS chunks (idx INTEGER PRIMARY KEY, file INTEGER NOT NULL DEFAULT 0, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
         lines INTEGER, first_line INTEGER, done INTEGER NOT NULL DEFAULT 0, ok INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0,
         last_error TEXT);`);
+    // Jobs stored before files existed: their chunks all belong to the one input file.
+    if (!this.#sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('chunks')").toArray().some((c) => c.name === 'file')) {
+      this.#sql.exec('ALTER TABLE chunks ADD COLUMN file INTEGER NOT NULL DEFAULT 0');
+    }
   }
 
   /** Plans the job and queues its chunks; creating an existing job returns it as it is. */
