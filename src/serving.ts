@@ -1,9 +1,11 @@
-// The isolate's one data plane, over the bundled models and the MODELS bucket, and where its statistics go.
+// The isolate's one data plane, over the bundled models and the MODELS bucket, and where its statistics and metrics go.
 import { BUNDLED_MODELS } from '../models';
+import type { VersionTotals } from './metrics/exposition';
+import { metrics } from './metrics/recorder';
 import { DataPlane } from './runtime/data-plane';
 import { InferenceError } from './runtime/errors';
-import { modelStat, zeroCounters, type ModelCounters } from './runtime/statistics';
-import { statsStub } from './stats/stats-object';
+import { addCounters, modelStat, zeroCounters, type ModelCounters } from './runtime/statistics';
+import { metricsStub, statsStub } from './stats/stats-object';
 
 let plane: DataPlane | undefined;
 
@@ -14,6 +16,7 @@ export function dataPlane(env: Env): DataPlane {
     bundled: BUNDLED_MODELS,
     cacheBytes: Number(env.MODEL_CACHE_MB) * 1024 * 1024,
     repositoryTtlMs: Number(env.REPOSITORY_TTL_SECONDS) * 1000,
+    events: metrics.events,
   });
   return plane;
 }
@@ -24,13 +27,17 @@ let lastFlush = 0;
 /** Under load the Worker hands its counts on at most this often: one RPC per model per second, not per request. */
 const FLUSH_INTERVAL_MS = 1000;
 
+/** Whether this isolate has counted anything not yet handed on: statistics or metrics. */
+const pending = (env: Env) => dataPlane(env).stats.pending || metrics.pending;
+
 /** Whether a hand-over should start now: checked synchronously, so a request that has none to make pays nothing. */
-const flushDue = (env: Env, every: number) => !flushing && !!env.STATS && dataPlane(env).stats.pending && Date.now() - lastFlush >= every;
+const flushDue = (env: Env, every: number) => !flushing && !!env.STATS && pending(env) && Date.now() - lastFlush >= every;
 
 /**
- * Hands the statistics this isolate counted to each model's StatsObject. Called after the answer is
- * sent (waitUntil), so counting costs no request latency; what fails to arrive is counted again next
- * time. `every` spaces the hand-overs out; without a STATS binding (plain workerd) counts stay local.
+ * Hands the statistics this isolate counted to each model's StatsObject, and its metrics to the one
+ * that sums them (one mechanism for both). Called after the answer is sent (waitUntil), so counting
+ * costs no request latency; what fails to arrive is counted again next time. `every` spaces the
+ * hand-overs out; without a STATS binding (plain workerd) counts stay local.
  */
 export async function flushStats(env: Env, every = 0): Promise<void> {
   if (!flushDue(env, every)) return;
@@ -38,11 +45,18 @@ export async function flushStats(env: Env, every = 0): Promise<void> {
   flushing = true;
   lastFlush = Date.now();
   try {
-    while (stats.pending) {
+    while (pending(env)) {
       const models = [...stats.take()];
-      const sent = await Promise.allSettled(models.map(([model, versions]) => statsStub(env, model).add(versions)));
-      // A model whose object did not take its counts gets them back: nothing is lost, nothing counted twice.
-      sent.forEach((result, i) => result.status === 'rejected' && stats.restore(...models[i]!));
+      const series = metrics.take();
+      const sends: Promise<unknown>[] = models.map(([model, versions]) => statsStub(env, model).add(versions));
+      if (Object.keys(series).length) sends.push(metricsStub(env).addMetrics(series));
+      const sent = await Promise.allSettled(sends);
+      // An object that did not take its counts gives them back: nothing is lost, nothing counted twice.
+      sent.forEach((result, i) => {
+        if (result.status === 'fulfilled') return;
+        if (i < models.length) stats.restore(...models[i]!);
+        else metrics.restore(series);
+      });
       const failure = sent.find((result) => result.status === 'rejected');
       if (failure) throw failure.reason;
     }
@@ -65,10 +79,37 @@ export function handOnStats(env: Env, ctx: ExecutionContext): void {
 /** Triton's `model_stats` for the READY versions asked for, summed over every isolate (this one's counts handed on first). */
 export async function modelStats(env: Env, name?: string, version?: string) {
   if (!env.STATS) throw new InferenceError(503, 'statistics need the STATS Durable Object binding, which this deployment lacks');
-  for (let waited = 0; flushing && waited < 2000; waited += 10) await scheduler.wait(10);
+  await settleFlush();
   await flushStats(env);
   const versions = await dataPlane(env).servedVersions(name, version);
   const totals = new Map<string, ModelCounters>();
   await Promise.all([...new Set(versions.map((v) => v.name))].map(async (model) => totals.set(model, await statsStub(env, model).read())));
   return { model_stats: versions.map((v) => modelStat(v.name, v.version, totals.get(v.name)?.[v.version] ?? zeroCounters())) };
+}
+
+/** Waits (a while) for a hand-over this isolate has under way, so what it carries is read too. */
+async function settleFlush(): Promise<void> {
+  for (let waited = 0; flushing && waited < 2000; waited += 10) await scheduler.wait(10);
+}
+
+/**
+ * The metric totals of every isolate, for GET /metrics: this isolate's counts are handed on first and
+ * then only the objects' sums are read, so every scrape, whichever isolate answers it, only grows.
+ * A hand-over that fails here leaves its counts pending for the next one (a later scrape shows them).
+ * Without a STATS binding (plain workerd) the totals are this isolate's own.
+ */
+export async function metricTotals(env: Env): Promise<{ series: Iterable<[string, number]>; versions: VersionTotals[] }> {
+  const plane = dataPlane(env);
+  if (!env.STATS) {
+    const local = [...plane.stats.peek()];
+    const versions = local.flatMap(([name, byVersion]) => Object.entries(byVersion).map(([version, counters]) => ({ name, version, counters: addCounters(zeroCounters(), counters) })));
+    return { series: [...metrics.peek()], versions };
+  }
+  await settleFlush();
+  await flushStats(env).catch(console.error);
+  const [series, served] = await Promise.all([metricsStub(env).readMetrics(), plane.servedVersions()]);
+  const totals = new Map<string, ModelCounters>();
+  await Promise.all([...new Set(served.map((v) => v.name))].map(async (model) => totals.set(model, await statsStub(env, model).read())));
+  const versions = served.map(({ name, version }) => ({ name, version, counters: totals.get(name)?.[version] ?? zeroCounters() }));
+  return { series: Object.entries(series), versions };
 }

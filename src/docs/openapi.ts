@@ -236,6 +236,14 @@ function paths(): Record<string, Json> {
     '/v2/batches/{id}/errors': {
       get: { operationId: 'batch-errors', tags: ['batches'], summary: 'Per-record errors as JSON Lines, once the job has ended; a failed or cancelled job\'s are partial', parameters: [JOB], responses: { 200: PARTS, ...errors(401, 404, 409) } },
     },
+    '/metrics': {
+      get: {
+        operationId: 'metrics',
+        tags: ['server'],
+        summary: 'Prometheus metrics, summed over every isolate (admin key)',
+        responses: { 200: { description: 'Prometheus text format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errors(401, 403) },
+      },
+    },
     '/openapi.json': { get: { operationId: 'openapi', tags: ['docs'], summary: 'This document', ...PUBLIC, responses: { 200: { description: 'OpenAPI 3.1' } } } },
     '/docs': { get: { operationId: 'docs', tags: ['docs'], summary: 'Interactive API reference', ...PUBLIC, responses: { 200: { description: 'HTML' } } } },
   };

@@ -2,6 +2,19 @@
 // Lines carry who, which route and model, the status and the time: never keys, bodies or tensors.
 import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
+import { metrics, recordRequest } from '../metrics/recorder';
+
+/** Workers Analytics Engine, when the deployment binds one (see README): one data point per request. */
+type WithAnalytics = Env & { ANALYTICS?: AnalyticsEngineDataset };
+
+/** Writes without waiting (the runtime sends it after the answer); a sink that refuses it never fails the request. */
+function analytics(env: WithAnalytics | undefined, point: AnalyticsEngineDataPoint): void {
+  try {
+    env?.ANALYTICS?.writeDataPoint(point);
+  } catch (error) {
+    console.error(error);
+  }
+}
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -17,6 +30,15 @@ export function requestLog(): MiddlewareHandler<{ Bindings: Env }> {
       const route = routePath(c, -1);
       const params: Record<string, string> = route.includes(':') ? c.req.param() : {};
       c.res.headers.set('X-Request-Id', id);
+      const seconds = (performance.now() - started) / 1000;
+      // A metric's model label is a model this isolate resolved or that answered: never a made-up name from a path.
+      const model = params.name && (c.res.headers.has('Model-Version') || metrics.knows(params.name)) ? params.name : '';
+      recordRequest(route, c.req.method, c.res.status, model, seconds);
+      analytics(c.env as WithAnalytics | undefined, {
+        indexes: [model || route],
+        blobs: [route, c.req.method, model, c.res.headers.get('Model-Version') ?? '', c.var.consumer?.id ?? '', String(c.res.status)],
+        doubles: [seconds * 1000, c.res.status],
+      });
       console.log(
         JSON.stringify({
           at: new Date().toISOString(),
@@ -28,7 +50,7 @@ export function requestLog(): MiddlewareHandler<{ Bindings: Env }> {
           ...(c.res.headers.get('Model-Version') && { model_version: c.res.headers.get('Model-Version') }),
           ...(c.var.consumer && { consumer: c.var.consumer.id }),
           status: c.res.status,
-          duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
+          duration_ms: Math.round(seconds * 1e6) / 1000,
         }),
       );
     }

@@ -7,7 +7,7 @@ import { publicTensors, sequenceSpecOf } from './sequence-batching';
 import { ModelRepository, type BundledModel, type IndexEntry, type ModelVersion, type RepositoryFile } from './model-repository';
 import { startOrt } from './ort';
 import type { InferenceRequest, ModelMetadata } from './protocol';
-import { StatsRecorder, type RunTiming } from './statistics';
+import { StatsRecorder, type RunTiming, type RuntimeEvents } from './statistics';
 import { tritonConfig } from './triton-config';
 
 /** A model held for the length of one piece of work: what it is, and how to run it. */
@@ -24,6 +24,8 @@ export interface DataPlaneSettings {
   cacheBytes: number;
   /** How long an isolate trusts its view of the bucket. */
   repositoryTtlMs: number;
+  /** Told of cache hits, misses, evictions and loads (the host's metrics); nothing by default. */
+  events?: RuntimeEvents;
 }
 
 /** Counts every run of a held model, success or failure, into the isolate's statistics. */
@@ -73,7 +75,7 @@ export class DataPlane {
 
   constructor(settings: DataPlaneSettings) {
     this.#repository = new ModelRepository(settings.bucket, settings.bundled, settings.repositoryTtlMs);
-    this.#cache = new ModelCache(settings.cacheBytes);
+    this.#cache = new ModelCache(settings.cacheBytes, undefined, settings.events);
   }
 
   /**

@@ -1,6 +1,7 @@
 // Per-isolate LRU of loaded models, bounded by their size and their number: the isolate has 128 MB, wasm heap included.
 import { loadModel, type LoadedModel } from './loaded-model';
 import type { ModelVersion } from './model-repository';
+import { NO_EVENTS, type RuntimeEvents } from './statistics';
 
 interface Slot {
   name: string;
@@ -23,18 +24,22 @@ export class ModelCache {
   constructor(
     private readonly budgetBytes: number,
     private readonly minSlotBytes = MIN_SLOT_BYTES,
+    private readonly events: RuntimeEvents = NO_EVENTS,
   ) {}
 
   /** Lets go of every loaded version of a model (unloaded, or its config replaced): each is released once unused. */
   drop(name: string): void {
-    for (const [key, slot] of this.#slots) if (slot.name === name) this.#evictSlot(key, slot);
+    for (const [key, slot] of this.#slots) if (slot.name === name) this.#evictSlot(key, slot, 'unloaded');
   }
 
   /** Runs `use` with the loaded model; a model evicted meanwhile is released only once nobody uses it. */
   async with<T>(version: ModelVersion, use: (model: LoadedModel) => Promise<T>): Promise<T> {
     // The file is read in the request that needs it: a slot other requests await must carry no I/O of this one.
-    const bytes = this.#slots.has(version.key) ? undefined : await version.bytes();
-    const slot = this.#acquire(version, bytes);
+    const hit = this.#slots.has(version.key);
+    this.events.cacheLookup(version.name, hit);
+    const started = performance.now();
+    const bytes = hit ? undefined : await version.bytes();
+    const slot = this.#acquire(version, bytes, started);
     slot.users++;
     try {
       return await use(await slot.model);
@@ -48,7 +53,7 @@ export class ModelCache {
     return this.#slots.has(version.key);
   }
 
-  #acquire(version: ModelVersion, bytes: Uint8Array | undefined): Slot {
+  #acquire(version: ModelVersion, bytes: Uint8Array | undefined, started: number): Slot {
     const key = version.key;
     let slot = this.#slots.get(key);
     if (slot) {
@@ -57,6 +62,12 @@ export class ModelCache {
       // `with` read the bytes unless a slot existed, and nothing awaits between its check and here.
       slot = { name: version.name, model: loadModel(version, bytes!), size: Math.max(version.size, this.minSlotBytes), users: 0, evicted: false };
       slot.model.catch(() => this.#slots.get(key) === slot && this.#slots.delete(key));
+      // A load's time runs from reading the file to the session's probe run: workerd's clock moves only across I/O.
+      const loaded = (ok: boolean) => this.events.loaded(version.name, version.version, performance.now() - started, ok);
+      slot.model.then(
+        () => loaded(true),
+        () => loaded(false),
+      );
     }
     this.#slots.set(key, slot);
     this.#evict(key);
@@ -68,13 +79,14 @@ export class ModelCache {
     for (const [key, slot] of this.#slots) {
       if (total <= this.budgetBytes && this.#slots.size <= MAX_MODELS) break;
       if (key === keep) continue;
-      this.#evictSlot(key, slot);
+      this.#evictSlot(key, slot, 'capacity');
       total -= slot.size;
     }
   }
 
-  #evictSlot(key: string, slot: Slot): void {
+  #evictSlot(key: string, slot: Slot, reason: 'capacity' | 'unloaded'): void {
     this.#slots.delete(key);
+    this.events.evicted(slot.name, reason);
     slot.evicted = true;
     if (slot.users === 0) void this.#release(slot);
   }

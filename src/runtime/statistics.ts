@@ -79,6 +79,11 @@ export class StatsRecorder {
     return this.#pending.size > 0;
   }
 
+  /** What is counted and not handed on, to read without taking it (a host with nowhere to hand it). */
+  peek(): ReadonlyMap<string, ModelCounters> {
+    return this.#pending;
+  }
+
   /** Hands over everything counted so far and starts again from zero. */
   take(): Map<string, ModelCounters> {
     const taken = this.#pending;
@@ -118,3 +123,18 @@ export function modelStat(name: string, version: string, c: VersionCounters) {
     memory_usage: [],
   };
 }
+
+/**
+ * What the core tells its host about its model cache, beside the statistics: the host counts these
+ * where it likes (the Worker turns them into Prometheus metrics). Each call is synchronous and cheap.
+ */
+export interface RuntimeEvents {
+  /** A model version was asked of the cache: loaded already (hit) or not (miss, a load follows). */
+  cacheLookup(name: string, hit: boolean): void;
+  /** A loaded version left the cache: pushed out by the size or count budget, or unloaded (or its config replaced). */
+  evicted(name: string, reason: 'capacity' | 'unloaded'): void;
+  /** A version finished loading (reading its file, creating its session, one probe run), or failed to. */
+  loaded(name: string, version: string, ms: number, ok: boolean): void;
+}
+
+export const NO_EVENTS: RuntimeEvents = { cacheLookup() {}, evicted() {}, loaded() {} };

@@ -1,4 +1,5 @@
 // Triton's sequence extension on /infer: a request with parameters.sequence_id goes to that sequence's object.
+import { metrics } from '../metrics/recorder';
 import type { DecodedBody } from '../runtime/binary-body';
 import type { InferenceResult } from '../runtime/inference';
 import { unwrap } from '../runtime/outcome';
@@ -11,5 +12,9 @@ export async function runSequence(
 ): Promise<InferenceResult> {
   const { consumer, model, version, flags, decoded } = call;
   const stub = sequenceStub(env, consumer, model, flags.sequenceId);
-  return unwrap(await stub.step({ model, version, ...flags, request: decoded.request, binary: decoded.binary }));
+  const result = unwrap<InferenceResult>(await stub.step({ model, version, ...flags, request: decoded.request, binary: decoded.binary }));
+  // The step succeeded, so `model` is a real model's name.
+  if (flags.start) metrics.add('edge_sequences_started_total', { model });
+  if (flags.end) metrics.add('edge_sequences_ended_total', { model });
+  return result;
 }

@@ -2,6 +2,7 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { limitBody, optionalJson, requestLimit } from '../http/body';
+import { metrics } from '../metrics/recorder';
 import { badRequest, notFound } from '../runtime/errors';
 import { randomId } from '../runtime/ids';
 import { checkModelName, checkVersion } from '../runtime/model-repository';
@@ -55,6 +56,7 @@ export const sessionRoutes = new Hono<{ Bindings: Env }>()
       }),
     );
     await indexStub(c.env, consumer).add({ id, model: summary.model, model_version: summary.model_version, created_at: summary.created_at });
+    metrics.add('edge_sessions_started_total', { model: summary.model });
     return c.json({ ...summary, url: `/v2/sessions/${id}` }, 201, { Location: `/v2/sessions/${id}`, 'Model-Version': summary.model_version });
   })
   .get('/', async (c) => c.json({ sessions: await indexStub(c.env, c.var.consumer.id).list() }))
@@ -64,6 +66,7 @@ export const sessionRoutes = new Hono<{ Bindings: Env }>()
   })
   .delete('/:id', async (c) => {
     unwrap(await sessionOf(c).end());
+    metrics.add('edge_sessions_ended_total');
     return c.body(null, 204);
   })
   .post('/:id/recommend', async (c) => answer(c, false))
