@@ -10,8 +10,9 @@ export default defineConfig({
     cloudflareTest({
       wrangler: { configPath: './wrangler.toml' },
       // Failing chunks retry at once in tests, so the dead-letter path runs in seconds; files written
-      // straight into R2 are seen at once; the chaos test may inject chunk failures.
-      miniflare: { bindings: { BATCH_RETRY_SECONDS: '0', REPOSITORY_TTL_SECONDS: '0', ALLOW_FAULT_INJECTION: 'true' } },
+      // straight into R2 are seen at once; the chaos test may inject chunk failures; a revoked consumer's key
+      // stops working after 1 s, not 30.
+      miniflare: { bindings: { BATCH_RETRY_SECONDS: '0', REPOSITORY_TTL_SECONDS: '0', ALLOW_FAULT_INJECTION: 'true', CONSUMER_CACHE_SECONDS: '1' } },
     }),
   ],
   test: {

@@ -546,6 +546,50 @@ const server: Command = {
   },
 };
 
+// ---------- consumer keys ----------
+
+const keysAdd: Command = {
+  usage: 'keys add <consumer> [--admin] [--tier t] [--json]',
+  summary: 'add a consumer and print its new key, shown this once (admin key)',
+  options: { admin: { type: 'boolean' }, tier: { type: 'string' } },
+  async run({ client, args, values, json }) {
+    const consumer = positional(args, 0, '<consumer>');
+    noMore(args, 1);
+    const created = await client.consumers.create({ consumer, admin: values.admin === true, ...(str(values, 'tier') !== undefined && { tier: str(values, 'tier') }) });
+    if (json) return printJson(created), EXIT.ok;
+    print(created.key);
+    note(`added consumer '${created.consumer}' (${created.admin ? 'admin, ' : ''}tier ${created.tier}); the key above is shown this once: keep it`);
+    return EXIT.ok;
+  },
+};
+
+const keysList: Command = {
+  usage: 'keys list [--json]',
+  summary: 'every consumer: the bootstrap ones of the CONSUMER_KEYS secret and those added, revoked ones too (admin key)',
+  async run({ client, args, json }) {
+    noMore(args, 0);
+    const consumers = await client.consumers.list();
+    if (json) return printJson(consumers), EXIT.ok;
+    if (!consumers.length) return print('no consumers'), EXIT.ok;
+    const state = (c: (typeof consumers)[number]) => (c.revoked_at ? `revoked ${c.revoked_at}` : 'active');
+    print(table([['CONSUMER', 'ADMIN', 'TIER', 'SOURCE', 'CREATED', 'STATE'], ...consumers.map((c) => [c.consumer, c.admin ? 'yes' : 'no', c.tier, c.source, c.created_at ?? '-', state(c)])]));
+    return EXIT.ok;
+  },
+};
+
+const keysRevoke: Command = {
+  usage: 'keys revoke <consumer> [--json]',
+  summary: "revoke a consumer's key; every server instance refuses it within 30 s (admin key)",
+  async run({ client, args, json }) {
+    const consumer = positional(args, 0, '<consumer>');
+    noMore(args, 1);
+    await client.consumers.revoke(consumer);
+    if (json) printJson({ consumer, revoked: true });
+    else print(`revoked '${consumer}': its key stops working within 30 s`);
+    return EXIT.ok;
+  },
+};
+
 // ---------- dispatch ----------
 
 const COMMANDS: Record<string, Command> = {
@@ -569,8 +613,11 @@ const COMMANDS: Record<string, Command> = {
   'session list': sessionList,
   'session end': sessionEnd,
   upload,
+  'keys add': keysAdd,
+  'keys list': keysList,
+  'keys revoke': keysRevoke,
 };
-const GROUPS = ['batch', 'session'];
+const GROUPS = ['batch', 'session', 'keys'];
 
 const GLOBAL_HELP = `global options:
   --url <url>   server (default $EDGE_INFERENCE_URL, else ${DEFAULT_URL})

@@ -3,6 +3,7 @@
 import type { z } from 'zod';
 import type { Format } from '../src/batch/formats';
 import type { JobStatus } from '../src/batch/job-types';
+import type { ConsumerListing } from '../src/consumers/consumers-object';
 import type { IndexEntry } from '../src/runtime/model-repository';
 import type { InferenceRequest, InferenceResponse, ModelMetadata, Parameters, RequestOutput, serverMetadataSchema } from '../src/runtime/protocol';
 import type { tritonConfig } from '../src/runtime/triton-config';
@@ -12,7 +13,7 @@ import type { Answer, Feedback, SessionListing, SessionSummary } from '../src/se
 import { concatBytes } from '../src/runtime/bytes.ts';
 import { datatypeOf, tensorBytes, tensorFromBytes, tensorFromJson, tensorJson, type Tensor, type TensorInput } from './tensors.ts';
 
-export type { Format, JobStatus, IndexEntry, InferenceRequest, InferenceResponse, ModelMetadata, Parameters, RequestOutput, Answer, Feedback, SessionListing, SessionSummary };
+export type { ConsumerListing, Format, JobStatus, IndexEntry, InferenceRequest, InferenceResponse, ModelMetadata, Parameters, RequestOutput, Answer, Feedback, SessionListing, SessionSummary };
 export type { Datatype, Tensor, TensorArrays, TensorData, TensorInput } from './tensors.ts';
 export type ServerMetadata = z.infer<typeof serverMetadataSchema>;
 export type ModelConfiguration = ReturnType<typeof tritonConfig>;
@@ -27,6 +28,15 @@ export interface CreateJob {
   format?: Format;
   options?: { chunk_bytes?: number; fault_rate?: number };
 }
+export interface CreateConsumer {
+  /** 1-64 letters, digits, '_' or '-'. */
+  consumer: string;
+  admin?: boolean;
+  /** Default "standard". */
+  tier?: string;
+}
+/** A new consumer with its key: the only time the key is ever shown. */
+export type CreatedConsumer = ConsumerListing & { key: string };
 export interface UploadedInput {
   id: string;
   url: string;
@@ -269,6 +279,17 @@ export function createClient(options: ClientOptions) {
       }),
   };
 
+  const consumers = {
+    /** Adds a consumer (admin key); the answer carries its generated key, shown this once. */
+    create: (request: CreateConsumer) => json<CreatedConsumer>('POST', '/v2/consumers', { json: request }),
+    /** Every consumer: the secret's bootstrap ones and the registry's, revoked ones with `revoked_at`; never keys. */
+    list: async () => (await json<{ consumers: ConsumerListing[] }>('GET', '/v2/consumers')).consumers,
+    /** Revokes a consumer's key: every isolate refuses it within 30 s. */
+    revoke: async (id: string): Promise<void> => {
+      await (await call('DELETE', `/v2/consumers/${segment(id)}`)).body?.cancel();
+    },
+  };
+
   return {
     url: base,
     /** Server name, version and extensions. */
@@ -287,6 +308,7 @@ export function createClient(options: ClientOptions) {
     sessions,
     batches,
     repository,
+    consumers,
   };
 }
 

@@ -2,6 +2,7 @@
 import { Hono } from 'hono';
 import { requireConsumer } from './auth';
 import { batchRoutes } from './batch/batch-routes';
+import { consumerRoutes } from './consumers/consumer-routes';
 import { docsRoutes } from './docs/docs-routes';
 import { requestLog } from './http/request-log';
 import { metricsRoutes } from './metrics/metrics-routes';
@@ -31,4 +32,5 @@ app.route('/v2/models', modelRoutes(runSequence));
 app.route('/v2/repository', repositoryRoutes);
 app.route('/v2/sessions', sessionRoutes);
 app.route('/v2/batches', batchRoutes);
+app.route('/v2/consumers', consumerRoutes);
 app.route('/metrics', metricsRoutes);

@@ -4,6 +4,8 @@
 import { z } from 'zod';
 import { createSchema as batchCreateSchema, listSchema as batchListSchema, uploadQuerySchema } from '../batch/batch-routes';
 import { jobStatusSchema } from '../batch/job-types';
+import { createConsumerSchema } from '../consumers/consumer-routes';
+import { consumerListingSchema } from '../consumers/consumers-object';
 import { indexSchema, loadSchema } from '../online/repository-routes';
 import {
   errorSchema,
@@ -26,6 +28,7 @@ type Json = Record<string, unknown>;
 /** In a JSON body every tensor carries its data; only the binary extension moves it out of the JSON. */
 const jsonInput = requestInputSchema.required({ data: true });
 const jsonOutput = responseOutputSchema.required({ data: true });
+
 
 const COMPONENTS: [string, z.ZodType][] = [
   ['parameters', parametersSchema],
@@ -53,6 +56,10 @@ const COMPONENTS: [string, z.ZodType][] = [
   ['batch_status', jobStatusSchema],
   ['batch_list', z.object({ jobs: z.array(jobStatusSchema), cursor: z.string().optional() })],
   ['batch_upload', jobStatusSchema.extend({ size: z.int() })],
+  ['consumer_create', createConsumerSchema],
+  ['consumer', consumerListingSchema],
+  ['consumer_created', consumerListingSchema.extend({ key: z.string().describe('The consumer key: shown once, only its hash is stored') })],
+  ['consumer_list', z.object({ consumers: z.array(consumerListingSchema) })],
 ];
 
 /** Component schemas by name, as JSON Schema 2020-12 (OpenAPI 3.1's dialect). Request bodies are described as sent (defaults optional). */
@@ -236,6 +243,13 @@ function paths(): Record<string, Json> {
     '/v2/batches/{id}/errors': {
       get: { operationId: 'batch-errors', tags: ['batches'], summary: 'Per-record errors as JSON Lines, once the job has ended; a failed or cancelled job\'s are partial', parameters: [JOB], responses: { 200: PARTS, ...errors(401, 404, 409) } },
     },
+    '/v2/consumers': {
+      post: { operationId: 'consumer-add', tags: ['consumers'], summary: 'Add a consumer (admin): its key is in this answer only', requestBody: jsonBody('consumer_create'), responses: { ...ok('consumer_created', 201), ...errors(400, 401, 403, 409) } },
+      get: { operationId: 'consumer-list', tags: ['consumers'], summary: 'Every consumer, bootstrap and registry (admin)', responses: { ...ok('consumer_list'), ...errors(401, 403) } },
+    },
+    '/v2/consumers/{id}': {
+      delete: { operationId: 'consumer-revoke', tags: ['consumers'], summary: 'Revoke a consumer (admin): its key stops working within 30 s everywhere', parameters: [param('id', 'Consumer id')], responses: { ...ok(null, 204), ...errors(401, 403, 404, 409) } },
+    },
     '/metrics': {
       get: {
         operationId: 'metrics',
@@ -262,7 +276,7 @@ export function openApiDocument(version: string): Json {
     },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     security: [{ bearer: [] }],
-    tags: ['server', 'models', 'repository', 'sessions', 'batches', 'docs'].map((name) => ({ name })),
+    tags: ['server', 'models', 'repository', 'sessions', 'batches', 'consumers', 'docs'].map((name) => ({ name })),
     paths: paths(),
     components: { schemas: components(), securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A consumer key: `Authorization: Bearer <key>`' } } },
   };
