@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { requireConsumer } from './auth';
 import { batchRoutes } from './batch/batch-routes';
 import { consumerRoutes } from './consumers/consumer-routes';
+import { inferenceRateLimit } from './consumers/limits';
 import { docsRoutes } from './docs/docs-routes';
 import { requestLog } from './http/request-log';
 import { metricsRoutes } from './metrics/metrics-routes';
@@ -16,7 +17,10 @@ import { sessionRoutes } from './sessions/session-routes';
 export const app = new Hono<{ Bindings: Env }>();
 
 app.onError((error, c) => {
-  if (error instanceof InferenceError) return c.json({ error: error.message }, error.status);
+  if (error instanceof InferenceError) {
+    const headers = error.retryAfterSeconds === undefined ? undefined : { 'Retry-After': String(error.retryAfterSeconds) };
+    return c.json({ error: error.message }, error.status, headers);
+  }
   console.error(error);
   return c.json({ error: `internal error: ${error.message}` }, 500);
 });
@@ -27,6 +31,10 @@ app.route('/', docsRoutes);
 app.route('/v2', healthRoutes);
 app.use('/v2/*', requireConsumer());
 app.use('/v2', requireConsumer());
+// Inference calls count against the consumer's tier (after authentication, before any work).
+for (const path of ['/v2/models/:name/infer', '/v2/models/:name/versions/:version/infer', '/v2/sessions/:id/recommend', '/v2/sessions/:id/try-again']) {
+  app.use(path, inferenceRateLimit());
+}
 app.route('/v2', serverRoutes);
 app.route('/v2/models', modelRoutes(runSequence));
 app.route('/v2/repository', repositoryRoutes);

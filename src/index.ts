@@ -24,6 +24,7 @@ export default {
 } satisfies ExportedHandler<Env>;
 export { JobObject } from './batch/job-object';
 export { ConsumersObject } from './consumers/consumers-object';
+export { QuotaObject } from './consumers/quota-object';
 export { SequenceObject } from './sessions/sequence-object';
 export { SessionIndexObject } from './sessions/session-index-object';
 export { SessionObject } from './sessions/session-object';

@@ -1,7 +1,7 @@
 // A tiny protocol client over the Worker under test, keyed as one of the demo consumers.
 import { SELF } from 'cloudflare:test';
 
-export const KEYS = { alice: 'demo-key-alice', bob: 'demo-key-bob' } as const;
+export const KEYS = { alice: 'demo-key-alice', bob: 'demo-key-bob', carol: 'demo-key-carol' } as const;
 
 export function call(path: string, init: RequestInit & { as?: keyof typeof KEYS | null } = {}): Promise<Response> {
   const { as = 'alice', ...rest } = init;

@@ -24,24 +24,24 @@ async function created(body: unknown): Promise<{ key: string; [field: string]: u
 
 describe('adding a consumer', () => {
   it('answers 201 with the key, once, and the key works on /v2 routes', async () => {
-    const response = await add({ consumer: 'carol' });
+    const response = await add({ consumer: 'dave' });
     expect(response.status).toBe(201);
-    expect(response.headers.get('Location')).toBe('/v2/consumers/carol');
+    expect(response.headers.get('Location')).toBe('/v2/consumers/dave');
     const body = (await response.json()) as Record<string, unknown>;
-    expect(body).toEqual({ consumer: 'carol', admin: false, tier: 'standard', source: 'registry', created_at: expect.any(String), revoked_at: null, key: expect.stringMatching(KEY) });
+    expect(body).toEqual({ consumer: 'dave', admin: false, tier: 'standard', source: 'registry', created_at: expect.any(String), revoked_at: null, key: expect.stringMatching(KEY) });
     const key = body.key as string;
 
     expect((await withKey(key, '/v2')).status).toBe(200);
     const inferred = await withKey(key, '/v2/models/iris/infer', { method: 'POST', body: JSON.stringify(iris), headers: { 'Content-Type': 'application/json' } });
     expect(inferred.status).toBe(200);
     // Not an admin: the repository and the consumers stay closed.
-    await expectError(await withKey(key, '/v2/consumers'), 403, /consumer 'carol' may not manage consumers/);
-    await expectError(await withKey(key, '/v2/repository/models/iris/unload', { method: 'POST', body: '{}' }), 403, /carol/);
+    await expectError(await withKey(key, '/v2/consumers'), 403, /consumer 'dave' may not manage consumers/);
+    await expectError(await withKey(key, '/v2/repository/models/iris/unload', { method: 'POST', body: '{}' }), 403, /dave/);
 
     // The key is never shown again: the listing has neither it nor its hash.
     const listed = await list();
-    const carol = listed.find((c) => c.consumer === 'carol');
-    expect(carol).toEqual({ consumer: 'carol', admin: false, tier: 'standard', source: 'registry', created_at: body.created_at, revoked_at: null });
+    const dave = listed.find((c) => c.consumer === 'dave');
+    expect(dave).toEqual({ consumer: 'dave', admin: false, tier: 'standard', source: 'registry', created_at: body.created_at, revoked_at: null });
     const text = JSON.stringify(listed);
     expect(text).not.toContain(key);
     expect(text).not.toMatch(/[0-9a-f]{64}/);
@@ -59,11 +59,11 @@ describe('adding a consumer', () => {
   });
 
   it('gives an admin consumer with a tier, who may manage consumers', async () => {
-    const dave = await created({ consumer: 'dave', admin: true, tier: 'gold' });
-    expect(dave).toMatchObject({ consumer: 'dave', admin: true, tier: 'gold' });
-    const response = await withKey(dave.key, '/v2/consumers', { method: 'POST', body: JSON.stringify({ consumer: 'erin' }), headers: { 'Content-Type': 'application/json' } });
+    const ivy = await created({ consumer: 'ivy', admin: true, tier: 'gold' });
+    expect(ivy).toMatchObject({ consumer: 'ivy', admin: true, tier: 'gold' });
+    const response = await withKey(ivy.key, '/v2/consumers', { method: 'POST', body: JSON.stringify({ consumer: 'erin' }), headers: { 'Content-Type': 'application/json' } });
     expect(response.status).toBe(201);
-    expect((await withKey(dave.key, '/v2/consumers')).status).toBe(200);
+    expect((await withKey(ivy.key, '/v2/consumers')).status).toBe(200);
   });
 
   it('exposes the consumer with its tier to the routes (c.var.consumer)', async () => {
@@ -79,7 +79,7 @@ describe('refusals', () => {
   it('is for admins only: a non-admin gets 403 on every route', async () => {
     await expectError(await add({ consumer: 'mallory' }, 'bob'), 403, /consumer 'bob' may not manage consumers/);
     await expectError(await call('/v2/consumers', { as: 'bob' }), 403, /bob/);
-    await expectError(await revoke('carol', 'bob'), 403, /bob/);
+    await expectError(await revoke('dave', 'bob'), 403, /bob/);
     await expectError(await call('/v2/consumers', { as: null }), 401, /Authorization/);
   });
 

@@ -126,6 +126,7 @@ export const batchRoutes = new Hono<{ Bindings: Env }>()
     const status = await startJob(c.env, {
       ...(query.rerun && { id: randomId() }),
       consumer,
+      tier: c.var.consumer.tier,
       model,
       inputKey: key,
       format: query.format,
@@ -150,6 +151,7 @@ export const batchRoutes = new Hono<{ Bindings: Env }>()
     const status = await startJob(c.env, {
       id: randomId(),
       consumer,
+      tier: c.var.consumer.tier,
       model: checkModelName(body.model),
       version: checkVersion(body.version),
       inputKey: input,

@@ -4,6 +4,7 @@ import { InferenceError, notFound } from '../runtime/errors';
 import { outcome, type Outcome } from '../runtime/outcome';
 import { inputFiles, type ChunkMessage, type ChunkRow, type ChunkWork, type JobRow, type JobSpec, type JobState, type JobStatus } from './job-types';
 import { planRanges } from './planner';
+import { releasePlace } from '../consumers/limits';
 
 const TERMINAL: JobState[] = ['succeeded', 'failed', 'cancelled'];
 const iso = (ms: number | null) => (ms === null ? undefined : new Date(ms).toISOString());
@@ -201,6 +202,7 @@ export class JobObject extends DurableObject<Env> {
     const prefix = outputPrefix(spec.consumer, spec.id);
     const finished = Date.now();
     this.#finish(state, reason, finished);
+    await releasePlace(this.env, spec.consumer, 'job', spec.id);
     const manifest = {
       job: spec.id,
       state,

@@ -8,6 +8,8 @@ import type { ModelInfo } from '../runtime/loaded-model';
 import { jobIdFor } from './notification';
 import { inspectInput } from './planner';
 import { dataPlane } from '../serving';
+import { DEFAULT_TIER } from '../auth';
+import { acquirePlace, releasePlace } from '../consumers/limits';
 
 /** A job over a prefix reads at most this many files. */
 export const MAX_PREFIX_FILES = 100;
@@ -29,6 +31,8 @@ export interface JobRequest {
   classification?: number;
   /** Set for a job over every file under `inputKey`, a prefix ending in '/'. */
   prefix?: boolean;
+  /** The consumer's tier, for its cap on active jobs (a job started by a notification counts as "standard"). */
+  tier?: string;
 }
 
 /**
@@ -56,6 +60,10 @@ export async function startJob(env: Env, request: JobRequest): Promise<JobStatus
     ...(request.output && { output: request.output }),
     ...(request.classification && { classification: request.classification }),
   };
+  const job = jobStub(env, request.consumer, id);
+  const exists = (await job.status()).ok;
+  // A new job takes one of the consumer's places first (a 429 beyond its tier's cap); a repeated start finds its job.
+  if (!exists) await acquirePlace(env, { id: request.consumer, tier: request.tier ?? DEFAULT_TIER }, 'job', id);
   let failure: string | undefined;
   try {
     const model = await dataPlane(env).describe(request.model, request.version);
@@ -72,7 +80,7 @@ export async function startJob(env: Env, request: JobRequest): Promise<JobStatus
       Object.assign(spec, formatOf(request.inputKey, request.format));
       if (head.size > 0) spec.header = await inspectInput(env.BATCH, request.inputKey, spec, model);
       checkCarry(spec.carry, spec.format, spec.header);
-      if (spec.gzip && !(await jobStub(env, request.consumer, id).status()).ok) {
+      if (spec.gzip && !exists) {
         spec.readKey = `${outputPrefix(request.consumer, id)}input.${spec.format}`;
         spec.size = await stageGzip(env.BATCH, request.inputKey, spec.readKey, Number(env.MAX_UPLOAD_BYTES));
       }
@@ -82,7 +90,10 @@ export async function startJob(env: Env, request: JobRequest): Promise<JobStatus
     if (!(error instanceof DataError || error instanceof InferenceError)) throw error;
     failure = error.message;
   }
-  return jobStub(env, request.consumer, id).create(spec, failure);
+  return job.create(spec, failure).catch(async (error: unknown) => {
+    await releasePlace(env, request.consumer, 'job', id);
+    throw error;
+  });
 }
 
 /** Every object under a prefix, in key order; too many, or none, is the caller's error. */

@@ -95,6 +95,7 @@ const STATUS: Record<number, string> = {
   409: 'Conflict with the current state',
   411: 'Content-Length required',
   413: 'Body over the size limit (also once decompressed)',
+  429: "Over the consumer's tier limit (inference calls a minute, open sessions, active jobs); see Retry-After",
   415: 'Unsupported Content-Encoding',
   503: 'Not ready',
 };
@@ -176,7 +177,7 @@ function paths(): Record<string, Json> {
           headers: { ...MODEL_VERSION_HEADER, 'Server-Timing': { schema: { type: 'string' }, description: 'infer;dur=<ms>, rest;dur=<ms>' } },
           content: { 'application/json': { schema: ref('inference_response') }, 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } },
         },
-        ...errors(400, 401, 404, 413, 415),
+        ...errors(400, 401, 404, 413, 415, 429),
       },
     }),
     '/v2/repository/index': {
@@ -199,7 +200,7 @@ function paths(): Record<string, Json> {
       post: { operationId: 'repository-unload', tags: ['repository'], summary: 'Triton unload (admin)', parameters: [MODEL], requestBody: jsonBody('repository_load_request', false), responses: { 200: { description: 'Unloaded' }, ...errors(400, 401, 403) } },
     },
     '/v2/sessions': {
-      post: { operationId: 'session-create', tags: ['sessions'], summary: 'Start a recommendation session', requestBody: jsonBody('session_create'), responses: { ...ok('session_summary', 201), ...errors(400, 401, 404) } },
+      post: { operationId: 'session-create', tags: ['sessions'], summary: 'Start a recommendation session', requestBody: jsonBody('session_create'), responses: { ...ok('session_summary', 201), ...errors(400, 401, 404, 429) } },
       get: { operationId: 'session-list', tags: ['sessions'], summary: 'The caller\'s open sessions', responses: { ...ok('session_list'), ...errors(401) } },
     },
     '/v2/sessions/{id}': {
@@ -207,10 +208,10 @@ function paths(): Record<string, Json> {
       delete: { operationId: 'session-end', tags: ['sessions'], summary: 'End it, leaving no storage', parameters: [SESSION], responses: { ...ok(null, 204), ...errors(401, 404) } },
     },
     '/v2/sessions/{id}/recommend': {
-      post: { operationId: 'session-recommend', tags: ['sessions'], summary: 'The best k items not yet shown, rated, rejected or excluded', parameters: [SESSION], requestBody: jsonBody('recommend_request', false), responses: { ...ok('recommendation'), ...errors(400, 401, 404, 409) } },
+      post: { operationId: 'session-recommend', tags: ['sessions'], summary: 'The best k items not yet shown, rated, rejected or excluded', parameters: [SESSION], requestBody: jsonBody('recommend_request', false), responses: { ...ok('recommendation'), ...errors(400, 401, 404, 409, 429) } },
     },
     '/v2/sessions/{id}/try-again': {
-      post: { operationId: 'session-try-again', tags: ['sessions'], summary: 'Reject the last answer, then recommend again', parameters: [SESSION], requestBody: jsonBody('recommend_request', false), responses: { ...ok('recommendation'), ...errors(400, 401, 404, 409) } },
+      post: { operationId: 'session-try-again', tags: ['sessions'], summary: 'Reject the last answer, then recommend again', parameters: [SESSION], requestBody: jsonBody('recommend_request', false), responses: { ...ok('recommendation'), ...errors(400, 401, 404, 409, 429) } },
     },
     '/v2/sessions/{id}/feedback': {
       post: { operationId: 'session-feedback', tags: ['sessions'], summary: 'Accept, reject or rate an item', parameters: [SESSION], requestBody: jsonBody('feedback'), responses: { 200: { description: 'Recorded', content: { 'application/json': { schema: { type: 'object', properties: { step: { type: 'integer' }, recorded: ref('feedback') }, required: ['step', 'recorded'] } } } }, ...errors(400, 401, 404, 409) } },
@@ -222,11 +223,11 @@ function paths(): Record<string, Json> {
         summary: 'Upload a CSV or JSON Lines file (optionally .gz) and start its job: the answer is the job, already queued',
         parameters: [param('model', 'Model to score with'), param('file', 'File name: 1-200 letters, digits, _ . -'), ...queryParameters(uploadQuerySchema)],
         requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } } },
-        responses: { ...ok('batch_upload', 202), ...errors(400, 401, 411, 413) },
+        responses: { ...ok('batch_upload', 202), ...errors(400, 401, 411, 413, 429) },
       },
     },
     '/v2/batches': {
-      post: { operationId: 'batch-create', tags: ['batches'], summary: 'Start a job over a file already in the caller\'s inbox', requestBody: jsonBody('batch_create'), responses: { ...ok('batch_status', 202), ...errors(400, 401, 404) } },
+      post: { operationId: 'batch-create', tags: ['batches'], summary: 'Start a job over a file already in the caller\'s inbox', requestBody: jsonBody('batch_create'), responses: { ...ok('batch_status', 202), ...errors(400, 401, 404, 429) } },
       get: {
         operationId: 'batch-list',
         tags: ['batches'],

@@ -6,6 +6,8 @@ export class InferenceError extends Error {
   constructor(
     readonly status: ErrorStatus,
     message: string,
+    /** Sent as Retry-After (a 429 or 503 that will pass). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }

@@ -7,6 +7,7 @@ import { rank, type Preferences } from './recommender';
 import { expireIfIdle } from './idle-expiry';
 import { SerialQueue } from './serial-queue';
 import { indexStub } from './session-index-object';
+import { releasePlace } from '../consumers/limits';
 import type { Answer, EventRow, Feedback, Rating, RecommendedItem, SessionRow, SessionStart, SessionSummary, Step } from './session-types';
 import { storedRow } from './stored-row';
 
@@ -149,7 +150,10 @@ export class SessionObject extends DurableObject<Env> {
     const row = this.#row();
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
-    if (row) await indexStub(this.env, row.consumer).remove(row.id);
+    if (row) {
+      await indexStub(this.env, row.consumer).remove(row.id);
+      await releasePlace(this.env, row.consumer, 'session', row.id);
+    }
   }
 
   /** Ranks on the version the session pinned when it started. */

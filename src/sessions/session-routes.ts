@@ -7,6 +7,7 @@ import { badRequest, notFound } from '../runtime/errors';
 import { randomId } from '../runtime/ids';
 import { checkModelName, checkVersion } from '../runtime/model-repository';
 import { unwrap } from '../runtime/outcome';
+import { acquirePlace, releasePlace } from '../consumers/limits';
 import { dataPlane } from '../serving';
 import { indexStub } from './session-index-object';
 import { MAX_RATINGS, MAX_SEEN, sessionStub } from './session-object';
@@ -44,17 +45,22 @@ export const sessionRoutes = new Hono<{ Bindings: Env }>()
     if (!session) throw badRequest(`model '${version.name}' does not support sessions (its config declares no "session")`);
     const id = randomId(); // unguessable
     const consumer = c.var.consumer.id;
-    const summary = unwrap(
-      await sessionStub(c.env, consumer, id).start({
-        id,
-        consumer,
-        model: version.name,
-        version: version.version,
-        idleTimeoutSeconds: session.idle_timeout_seconds,
-        ratings: body.context.ratings,
-        exclude: body.context.exclude,
-      }),
-    );
+    // A place among the consumer's open sessions first; a session that fails to start gives it back.
+    await acquirePlace(c.env, c.var.consumer, 'session', id);
+    const started = await sessionStub(c.env, consumer, id).start({
+      id,
+      consumer,
+      model: version.name,
+      version: version.version,
+      idleTimeoutSeconds: session.idle_timeout_seconds,
+      ratings: body.context.ratings,
+      exclude: body.context.exclude,
+    }).catch(async (error: unknown) => {
+      await releasePlace(c.env, consumer, 'session', id);
+      throw error;
+    });
+    if (!started.ok) await releasePlace(c.env, consumer, 'session', id);
+    const summary = unwrap(started);
     await indexStub(c.env, consumer).add({ id, model: summary.model, model_version: summary.model_version, created_at: summary.created_at });
     metrics.add('edge_sessions_started_total', { model: summary.model });
     return c.json({ ...summary, url: `/v2/sessions/${id}` }, 201, { Location: `/v2/sessions/${id}`, 'Model-Version': summary.model_version });
