@@ -19,6 +19,8 @@ export interface JobRun {
   uploadS?: number;
   /** From the upload's 202 to the start of the first chunk invocation: queue delivery. */
   firstChunkAfterS?: number;
+  /** From the first byte of the upload to the first status poll that answered 200. */
+  firstStatusS?: number;
   wallS?: number;
   serverJobS?: number;
   rowsPerS?: number;
@@ -63,6 +65,7 @@ function sizeSection(data: BatchData, size: string): string {
   const details: string[] = [];
   if (job) {
     if (job.uploadS !== undefined) details.push(`upload ${n(job.uploadS, 2)} s (${n(job.bytes / 2 ** 20, 1)} MiB)`);
+    if (job.firstStatusS !== undefined) details.push(`job status visible ${n(job.firstStatusS, 2)} s after the upload began (the 202 carries it)`);
     if (job.firstChunkAfterS !== undefined) details.push(`first chunk invocation began ${n(job.firstChunkAfterS, 2)} s after the 202`);
     if (job.recordsOk !== undefined) details.push(`records ok ${n(job.recordsOk)}, failed ${n(job.recordsFailed)}`);
     if (job.serverJobS !== undefined) details.push(`job time on the server (created → finished) ${n(job.serverJobS, 2)} s`);
