@@ -2,6 +2,8 @@
 import type { DatatypeName } from '../runtime/datatypes';
 import type { ModelHandle } from '../runtime/data-plane';
 import type { ModelInfo, TensorSpec } from '../runtime/loaded-model';
+import type { HostTensor } from '../runtime/inference';
+import { fromHalfBits } from '../runtime/float16';
 import type { RequestInput, RequestOutput } from '../runtime/protocol';
 import { stringify } from 'csv-stringify/browser/esm/sync';
 import { elementCount } from '../runtime/tensor-codec';
@@ -78,6 +80,67 @@ function requestFor(layout: Layout, rows: unknown[][][]): RequestInput[] {
   }));
 }
 
+const FP32_MAX = 3.4028234663852886e38;
+const INT32 = (v: unknown) => Number.isInteger(v) && (v as number) >= -(2 ** 31) && (v as number) < 2 ** 31;
+
+/** A group's values as the datatype's typed array, or undefined when one does not fit it exactly (the protocol path then reports it). */
+function hostData(datatype: DatatypeName, values: unknown[]): HostTensor['data'] | undefined {
+  switch (datatype) {
+    case 'FP32':
+      return values.every((v) => typeof v === 'number' && Math.abs(v) <= FP32_MAX) ? Float32Array.from(values as number[]) : undefined;
+    case 'FP64':
+      return values.every((v) => typeof v === 'number') ? Float64Array.from(values as number[]) : undefined;
+    case 'INT64':
+      return values.every((v) => Number.isSafeInteger(v)) ? BigInt64Array.from(values as number[], BigInt) : undefined;
+    case 'INT32':
+      return values.every(INT32) ? Int32Array.from(values as number[]) : undefined;
+    case 'BOOL':
+      return values.every((v) => typeof v === 'boolean') ? Uint8Array.from(values as boolean[], Number) : undefined;
+    case 'BYTES':
+      return values.every((v) => typeof v === 'string') ? (values as string[]) : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** Typed tensors straight from the parsed rows (no protocol JSON between), or undefined to take the protocol path. */
+function tensorsFor(layout: Layout, rows: unknown[][][]): Record<string, HostTensor> | undefined {
+  const specs = layout.kind === 'columns' ? [layout.input] : layout.inputs;
+  const tensors: Record<string, HostTensor> = {};
+  for (const [i, spec] of specs.entries()) {
+    const data = hostData(spec.datatype, rows.flatMap((r) => r[i]!));
+    if (!data) return undefined;
+    tensors[spec.name] = { datatype: spec.datatype, shape: [rows.length, ...spec.shape.slice(1).map((d) => (d === -1 ? 1 : d))], data };
+  }
+  return tensors;
+}
+
+/** A host tensor's element as the protocol's JSON writes it. */
+const jsonValue = (datatype: DatatypeName) => (value: unknown): unknown => {
+  if (datatype === 'BOOL') return value !== 0;
+  if (typeof value === 'bigint') return Number(value);
+  return datatype === 'FP16' ? fromHalfBits(value as number) : value;
+};
+
+interface BatchOutput {
+  name: string;
+  data: ArrayLike<unknown>;
+  /** Turns one element into its JSON value. */
+  json: (value: unknown) => unknown;
+}
+
+/** One record's outputs, by name: its value, or its slice of the batch. */
+function recordOutputs(outputs: BatchOutput[], count: number, i: number): Record<string, unknown> {
+  return Object.fromEntries(
+    outputs.map(({ name, data, json }) => {
+      const per = data.length / count;
+      return [name, per === 1 ? json(data[i]) : Array.from({ length: per }, (_, k) => json(data[i * per + k]))];
+    }),
+  );
+}
+
+const same = (value: unknown) => value;
+
 /** What every result and error line starts with: its file (prefix jobs), the record's line number and its id, if any. */
 const where = (record: InputRecord, file?: string) => ({ ...(file && { file }), line: record.line, ...(record.id !== undefined && { id: record.id }) });
 
@@ -140,18 +203,22 @@ export async function scoreRecords(model: ModelHandle, records: InputRecord[], o
 
   const batchSize = model.config.max_batch_size || DEFAULT_BATCH;
   const requested = requestedOutputs(model, options.classification);
+  const fetches = model.outputs.map((o) => o.name);
   const run = async (group: typeof pending): Promise<void> => {
     try {
-      const { response } = await model.infer({ inputs: requestFor(layout, group.map((p) => p.row)), ...(requested && { outputs: requested }) });
-      group.forEach(({ record }, i) => {
-        const outputs = Object.fromEntries(
-          response.outputs.map((o) => {
-            const per = o.data!.length / group.length;
-            return [o.name, per === 1 ? o.data![i] : o.data!.slice(i * per, (i + 1) * per)];
-          }),
-        );
-        lines.set(record, resultLine(record, outputs, options));
-      });
+      const rows = group.map((p) => p.row);
+      // Typed arrays straight into the model when every value fits (the common case); the protocol path otherwise,
+      // and for the classification extension.
+      const tensors = requested ? undefined : tensorsFor(layout, rows);
+      if (tensors) {
+        const results = await model.run(tensors, fetches);
+        const outputs = fetches.map((name): BatchOutput => ({ name, data: results[name]!.data as ArrayLike<unknown>, json: jsonValue(results[name]!.datatype) }));
+        group.forEach(({ record }, i) => lines.set(record, resultLine(record, recordOutputs(outputs, group.length, i), options)));
+        return;
+      }
+      const { response } = await model.infer({ inputs: requestFor(layout, rows), ...(requested && { outputs: requested }) });
+      const outputs = response.outputs.map((o): BatchOutput => ({ name: o.name, data: o.data!, json: same }));
+      group.forEach(({ record }, i) => lines.set(record, resultLine(record, recordOutputs(outputs, group.length, i), options)));
     } catch (error) {
       // Find the records the model rejects by scoring them one at a time.
       if (group.length > 1) for (const one of group) await run([one]);
