@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { WRANGLER_ENV } from './build.ts';
-import { ROOT } from './project.ts';
+import { benchVarsFile, ROOT } from './project.ts';
 import { freePort } from './servers.ts';
 
 export const API_KEY = 'demo-key-alice';
@@ -59,7 +59,7 @@ export async function startWranglerDev(persistTo: string, logLevel: 'info' | 'wa
   // An explicit inspector port, so a second wrangler dev on the machine cannot collide on the default one.
   const inspector = await freePort();
   const args = ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
-    '--env-file', '.dev.vars.example', '--persist-to', persistTo, '--show-interactive-dev-session=false', '--log-level', logLevel];
+    '--env-file', benchVarsFile(), '--persist-to', persistTo, '--show-interactive-dev-session=false', '--log-level', logLevel];
   const spawnedAt = performance.now();
   // detached: its own process group, so npx -> wrangler -> workerd all go down together.
   const child = spawn('npx', args, { cwd: ROOT, env: WRANGLER_ENV, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });

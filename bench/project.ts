@@ -1,5 +1,6 @@
 // Reads the project settings the benchmark reuses: wrangler.toml [vars] and compatibility date, demo consumer keys.
-import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { parse } from 'smol-toml';
 import { parseEnv } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -29,27 +30,24 @@ export interface ProjectSettings {
   consumerKeys: string;
 }
 
-/** Only the flat top-level keys and the [vars] table are needed, so a line parser is enough (no TOML dependency). */
 function parseWranglerToml(text: string): { compatibilityDate: string; vars: Record<string, string> } {
-  let section = '';
-  let compatibilityDate = '';
-  const vars: Record<string, string> = {};
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#')) continue;
-    const header = line.match(/^\[\[?([^\]]+)\]\]?$/);
-    if (header) {
-      section = header[1]!.trim();
-      continue;
-    }
-    const entry = line.match(/^([A-Za-z0-9_]+)\s*=\s*(".*?"|'.*?'|[^#]+?)\s*(#.*)?$/);
-    if (!entry) continue;
-    const value = entry[2]!.replace(/^["']|["']$/g, '');
-    if (section === '' && entry[1] === 'compatibility_date') compatibilityDate = value;
-    if (section === 'vars') vars[entry[1]!] = value;
-  }
-  if (!compatibilityDate) throw new Error('wrangler.toml has no compatibility_date');
-  return { compatibilityDate, vars };
+  const toml = parse(text) as { compatibility_date?: string; vars?: Record<string, unknown> };
+  if (!toml.compatibility_date) throw new Error('wrangler.toml has no compatibility_date');
+  return { compatibilityDate: toml.compatibility_date, vars: Object.fromEntries(Object.entries(toml.vars ?? {}).map(([k, v]) => [k, String(v)])) };
+}
+
+/**
+ * The demo consumers with every tier replaced by one that has no rate-limiting binding: a benchmark measures the
+ * server, so the per-minute limit must not cut its load short. Written next to the snapshot; returns its path.
+ */
+export function benchVarsFile(): string {
+  const devVars = parseEnv(readFileSync(join(ROOT, '.dev.vars.example'), 'utf8'));
+  const keys = JSON.parse(devVars.CONSUMER_KEYS!) as Record<string, Record<string, unknown>>;
+  for (const consumer of Object.values(keys)) consumer.tier = 'unmetered';
+  const path = join(WORK, 'bench.dev.vars');
+  mkdirSync(WORK, { recursive: true });
+  writeFileSync(path, `CONSUMER_KEYS='${JSON.stringify(keys)}'\n`);
+  return path;
 }
 
 export function readProjectSettings(): ProjectSettings {

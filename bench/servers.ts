@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
 import { WRANGLER_ENV } from './build.ts';
-import { ROOT, SNAPSHOT, WORK, readProjectSettings } from './project.ts';
+import { benchVarsFile, ROOT, SNAPSHOT, WORK, readProjectSettings } from './project.ts';
 import { MODELS } from './requests.ts';
 import { writeWorkerdConfig } from './workerd-config.ts';
 
@@ -73,7 +73,7 @@ async function command(target: Target, port: number): Promise<{ file: string; ar
           '--ip', '127.0.0.1',
           '--port', String(port),
           '--inspector-port', String(await freePort()),
-          '--env-file', '.dev.vars.example',
+          '--env-file', benchVarsFile(),
           '--persist-to', join(WORK, 'wrangler-state'),
           '--show-interactive-dev-session=false',
           '--log-level', 'warn',
