@@ -118,7 +118,8 @@ function tensorsFor(layout: Layout, rows: unknown[][][]): Record<string, HostTen
 /** A host tensor's element as the protocol's JSON writes it. */
 const jsonValue = (datatype: DatatypeName) => (value: unknown): unknown => {
   if (datatype === 'BOOL') return value !== 0;
-  if (typeof value === 'bigint') return Number(value);
+  // 64-bit integers beyond 2^53 stay exact, as the protocol's JSON writes them.
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : JSON.rawJSON(value.toString());
   return datatype === 'FP16' ? fromHalfBits(value as number) : value;
 };
 
