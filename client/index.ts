@@ -235,22 +235,13 @@ export function createClient(options: ClientOptions) {
     errors: async (id: string) => (await call('GET', `${batchPath(id)}/errors`)).body!,
     outputText: async (id: string) => (await call('GET', `${batchPath(id)}/output`)).text(),
     errorsText: async (id: string) => (await call('GET', `${batchPath(id)}/errors`)).text(),
-    /**
-     * Polls until the job is succeeded, failed or cancelled; `onStatus` sees every status read. A job started by an
-     * upload exists once its notification has been handled: until then (at most `pendingMs`, default 60 s) a 404 means "not yet".
-     */
-    wait: async (id: string, opts: { intervalMs?: number; pendingMs?: number; onStatus?: (status: JobStatus) => void; signal?: AbortSignal } = {}) => {
-      const started = Date.now();
+    /** Polls until the job is succeeded, failed or cancelled (the server makes a job before answering its upload); `onStatus` sees every status read. */
+    wait: async (id: string, opts: { intervalMs?: number; onStatus?: (status: JobStatus) => void; signal?: AbortSignal } = {}) => {
       for (;;) {
         opts.signal?.throwIfAborted();
-        const status = await batches.get(id).catch((error: unknown) => {
-          if (error instanceof ApiError && error.status === 404 && Date.now() - started < (opts.pendingMs ?? 60_000)) return undefined;
-          throw error;
-        });
-        if (status) {
-          opts.onStatus?.(status);
-          if (TERMINAL_STATES.includes(status.state)) return status;
-        }
+        const status = await batches.get(id);
+        opts.onStatus?.(status);
+        if (TERMINAL_STATES.includes(status.state)) return status;
         await new Promise((resolve) => setTimeout(resolve, opts.intervalMs ?? 500));
       }
     },

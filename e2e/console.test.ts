@@ -74,9 +74,6 @@ before(async () => {
     if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) pageErrors.push(message.text());
   });
   page.on('response', (response) => {
-    const path = new URL(response.url()).pathname;
-    // Until the upload's notification has been handled the job is not there yet: the console polls through those 404s.
-    if (response.status() === 404 && /^\/v2\/batches\/[0-9a-f]+$/.test(path)) return;
     if (response.status() >= 400) pageErrors.push(`${response.status()} ${response.request().method()} ${new URL(response.url()).pathname}`);
   });
 });
