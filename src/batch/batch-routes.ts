@@ -10,7 +10,7 @@ import { checkModelName, checkVersion } from '../runtime/model-repository';
 import { unwrap } from '../runtime/outcome';
 import { jobStub, partKey } from './job-object';
 import type { JobStatus } from './job-types';
-import { startJob } from './jobs';
+import { startJob, type JobRequest } from './jobs';
 
 type Ctx = Context<{ Bindings: Env }>;
 
@@ -57,6 +57,14 @@ export const uploadQuerySchema = z.object({
   /** A deliberate re-run: a new job even when this exact file was scored before. */
   rerun: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
 });
+/** The result options, as given on either route, in the job request's terms. */
+const resultRequest = (o: { id_column?: string; carry?: string[]; output_format?: 'jsonl' | 'csv'; classification?: number }): Partial<JobRequest> => ({
+  idColumn: o.id_column,
+  carry: o.carry,
+  output: o.output_format,
+  classification: o.classification,
+});
+
 export const listSchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().max(1024).optional(),
@@ -130,10 +138,7 @@ export const batchRoutes = new Hono<{ Bindings: Env }>()
       model,
       inputKey: key,
       format: query.format,
-      idColumn: query.id_column,
-      carry: query.carry,
-      output: query.output_format,
-      classification: query.classification,
+      ...resultRequest(query),
     });
     return c.json({ ...status, input: key, size: stored.size }, 202, { Location: status.url });
   })
@@ -159,10 +164,7 @@ export const batchRoutes = new Hono<{ Bindings: Env }>()
       format: body.format,
       chunkBytes: body.options.chunk_bytes,
       faultRate: body.options.fault_rate,
-      idColumn: body.options.id_column,
-      carry: body.options.carry,
-      output: body.options.output_format,
-      classification: body.options.classification,
+      ...resultRequest(body.options),
     });
     return c.json(status, 202, { Location: status.url });
   })

@@ -52,6 +52,9 @@ function element(value: unknown, datatype: DatatypeName, field: string): unknown
   throw new RecordProblem({ code: 'invalid_value', message: `'${field}' is "${value.slice(0, 40)}", not a valid ${datatype}` });
 }
 
+/** One record's dimensions of an input: all but the batch dimension, a dynamic one taking one value. */
+const recordDims = (spec: TensorSpec) => spec.shape.slice(1).map((d) => (d === -1 ? 1 : d));
+
 /** One record's contribution to each input: flat row-major elements. A record may also give the input whole. */
 function rowOf(layout: Layout, values: Record<string, unknown>): unknown[][] {
   if (layout.kind === 'columns' && values[layout.input.name] === undefined) {
@@ -59,7 +62,7 @@ function rowOf(layout: Layout, values: Record<string, unknown>): unknown[][] {
   }
   const specs = layout.kind === 'columns' ? [layout.input] : layout.inputs;
   return specs.map((spec) => {
-    const perRecord = elementCount(spec.shape.slice(1).map((d) => (d === -1 ? 1 : d)));
+    const perRecord = elementCount(recordDims(spec));
     const value = values[spec.name];
     const flat = Array.isArray(value) ? value.flat(Infinity) : [value];
     if (flat.length !== perRecord) {
@@ -75,7 +78,7 @@ function requestFor(layout: Layout, rows: unknown[][][]): RequestInput[] {
   return specs.map((spec, i) => ({
     name: spec.name,
     datatype: spec.datatype,
-    shape: [rows.length, ...spec.shape.slice(1).map((d) => (d === -1 ? 1 : d))],
+    shape: [rows.length, ...recordDims(spec)],
     data: rows.flatMap((r) => r[i]!),
   }));
 }
@@ -110,7 +113,7 @@ function tensorsFor(layout: Layout, rows: unknown[][][]): Record<string, HostTen
   for (const [i, spec] of specs.entries()) {
     const data = hostData(spec.datatype, rows.flatMap((r) => r[i]!));
     if (!data) return undefined;
-    tensors[spec.name] = { datatype: spec.datatype, shape: [rows.length, ...spec.shape.slice(1).map((d) => (d === -1 ? 1 : d))], data };
+    tensors[spec.name] = { datatype: spec.datatype, shape: [rows.length, ...recordDims(spec)], data };
   }
   return tensors;
 }
