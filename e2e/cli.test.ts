@@ -2,15 +2,14 @@
 // command as a child process with EDGE_INFERENCE_URL / EDGE_INFERENCE_KEY and checks its stdout, stderr and exit code.
 // Run: node --test --test-concurrency=1 e2e/cli.test.ts (Node 22).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startWranglerDev, type DevServer } from '../bench/dev-server.ts';
+import { ROOT, runNode, type Run } from './run-node.ts';
 import { ApiError, createClient } from '../client/index.ts';
 
-const ROOT = join(import.meta.dirname, '..');
 const CLI = join(ROOT, 'cli', 'main.ts');
 const KEY = 'demo-key-alice';
 const reference = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/reference.json'), 'utf8'));
@@ -18,28 +17,9 @@ const reference = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/reference.js
 let server: DevServer;
 let work: string;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI as a child process (async, so the dev server's output keeps draining). */
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, EDGE_INFERENCE_URL: server.url, EDGE_INFERENCE_KEY: KEY, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** Runs the CLI against the dev server as the demo admin. */
+const cli = (args: string[], env: Record<string, string> = {}): Promise<Run> =>
+  runNode(CLI, args, { EDGE_INFERENCE_URL: server.url, EDGE_INFERENCE_KEY: KEY, ...env });
 
 const describeRun = (r: Run) => `exit ${r.code}\nstdout: ${r.stdout.slice(0, 2000)}\nstderr: ${r.stderr.slice(0, 2000)}`;
 function expectExit(r: Run, code: number): void {

@@ -2,33 +2,16 @@
 // a stand-in `npx` on PATH that answers wrangler's list commands as wrangler prints them and records every call.
 // Plain Node, no server: node --test e2e/setup.test.ts
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { ROOT, runNode, type Run } from './run-node.ts';
 
-const ROOT = join(import.meta.dirname, '..');
 const SETUP = join(ROOT, 'scripts', 'setup.ts');
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function setup(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SETUP, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const setup = (args: string[], env: Record<string, string> = {}): Promise<Run> => runNode(SETUP, args, env);
 
 // A stand-in for `npx`: logs its arguments, answers from files in its folder, and fails on anything unexpected.
 const FAKE_NPX = `#!/bin/sh
