@@ -81,10 +81,15 @@ export async function modelStats(env: Env, name?: string, version?: string) {
   if (!env.STATS) throw new InferenceError(503, 'statistics need the STATS Durable Object binding, which this deployment lacks');
   await settleFlush();
   await flushStats(env);
-  const versions = await dataPlane(env).servedVersions(name, version);
+  const versions = await summedCounters(env, await dataPlane(env).servedVersions(name, version));
+  return { model_stats: versions.map((v) => modelStat(v.name, v.version, v.counters)) };
+}
+
+/** Each version's counters as every isolate handed them on: one read per model's StatsObject. */
+async function summedCounters(env: Env, versions: { name: string; version: string }[]): Promise<VersionTotals[]> {
   const totals = new Map<string, ModelCounters>();
   await Promise.all([...new Set(versions.map((v) => v.name))].map(async (model) => totals.set(model, await statsStub(env, model).read())));
-  return { model_stats: versions.map((v) => modelStat(v.name, v.version, totals.get(v.name)?.[v.version] ?? zeroCounters())) };
+  return versions.map(({ name, version }) => ({ name, version, counters: totals.get(name)?.[version] ?? zeroCounters() }));
 }
 
 /** Waits (a while) for a hand-over this isolate has under way, so what it carries is read too. */
@@ -108,8 +113,5 @@ export async function metricTotals(env: Env): Promise<{ series: Iterable<[string
   await settleFlush();
   await flushStats(env).catch(console.error);
   const [series, served] = await Promise.all([metricsStub(env).readMetrics(), plane.servedVersions()]);
-  const totals = new Map<string, ModelCounters>();
-  await Promise.all([...new Set(served.map((v) => v.name))].map(async (model) => totals.set(model, await statsStub(env, model).read())));
-  const versions = served.map(({ name, version }) => ({ name, version, counters: totals.get(name)?.[version] ?? zeroCounters() }));
-  return { series: Object.entries(series), versions };
+  return { series: Object.entries(series), versions: await summedCounters(env, served) };
 }
