@@ -16,6 +16,7 @@ export function dataPlane(env: Env): DataPlane {
     bundled: BUNDLED_MODELS,
     cacheBytes: Number(env.MODEL_CACHE_MB) * 1024 * 1024,
     repositoryTtlMs: Number(env.REPOSITORY_TTL_SECONDS) * 1000,
+    batching: String(env.DYNAMIC_BATCHING) !== 'false',
     events: metrics.events,
   });
   return plane;

@@ -143,7 +143,7 @@ describe('GET /metrics', () => {
     const { stats } = dataPlane(env);
     // This test's module may share its isolate's counters with the Worker: only these two counts are asserted.
     metrics.restore({ [key]: 5 });
-    stats.success('handover_probe', '1', 4, 1, { inputMs: 0, inferMs: 1, outputMs: 0 });
+    stats.success('handover_probe', '1', 4, 1, { inputMs: 0, inferMs: 1, outputMs: 0, queueMs: 0, executions: 1, batchSize: 4 });
 
     // The statistics objects take their counts; the metrics object is down.
     const down = {

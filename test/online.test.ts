@@ -86,7 +86,7 @@ describe('inference', () => {
     const response = await postJson(IRIS, irisRequest(reference.iris.inputs, { id: 'batch-150' }));
     expect(response.status).toBe(200);
     expect(response.headers.get('Model-Version')).toBe('1');
-    expect(response.headers.get('Server-Timing')).toMatch(/^infer;dur=[\d.]+, rest;dur=[\d.]+$/);
+    expect(response.headers.get('Server-Timing')).toMatch(/^queue;dur=[\d.]+, infer;dur=[\d.]+, rest;dur=[\d.]+$/);
     const body = (await response.json()) as any;
     expect(body.model_name).toBe('iris');
     expect(body.model_version).toBe('1');

@@ -63,13 +63,14 @@ describe('statistics', () => {
 
   it('adds the counts of separate isolates into one total', async () => {
     const [a, b] = [new StatsRecorder(), new StatsRecorder()];
-    a.success('twins', '1', 4, 2, { inputMs: 0.5, inferMs: 1, outputMs: 0.5 });
-    b.success('twins', '1', 1, 3, { inputMs: 1, inferMs: 1, outputMs: 1 });
+    a.success('twins', '1', 4, 2, { inputMs: 0.5, inferMs: 1, outputMs: 0.5, queueMs: 0.25, executions: 1, batchSize: 4 });
+    b.success('twins', '1', 1, 3, { inputMs: 1, inferMs: 1, outputMs: 1, queueMs: 0, executions: 1, batchSize: 4 });
     b.failure('twins', '1', 1);
     const stub = statsStub(env, 'twins');
     for (const recorder of [a, b]) await stub.add(recorder.take().get('twins')!);
     const total = (await stub.read())['1']!;
-    expect(total).toMatchObject({ inference_count: 5, execution_count: 2, success_count: 2, success_ns: 5e6, fail_count: 1, compute_infer_ns: 2e6 });
+    expect(total).toMatchObject({ inference_count: 5, execution_count: 2, success_count: 2, success_ns: 5e6, fail_count: 1, compute_infer_ns: 2e6, queue_ns: 2.5e5 });
+    expect(total.batch_executions).toEqual({ '4': 2 });
     expect(a.pending || b.pending).toBe(false);
   });
 });

@@ -53,19 +53,23 @@ export function modelRoutes(runSequence: SequenceRunner) {
   both(app, 'post', '/infer', async (c) => {
     const started = performance.now();
     const [name, version] = target(c);
-    const body = await readBody(c, requestLimit(c.env));
-    const result = await dataPlane(c.env).hold(name, version, async (model) => {
-      const decoded = await decodeRequestBody(body, c.req.header(HEADER_LENGTH), async () => model.inputs);
-      const flags = sequenceFlags(decoded.request.parameters);
-      if (!flags) return model.infer(decoded.request, decoded.binary);
-      return runSequence(c.env, { consumer: c.var.consumer.id, model: model.name, version, flags, decoded });
+    const plane = dataPlane(c.env);
+    // Counted from before the body is read, so the dynamic batcher knows who may still join a batch.
+    const result = await plane.arriving(name, async () => {
+      const body = await readBody(c, requestLimit(c.env));
+      return plane.hold(name, version, async (model) => {
+        const decoded = await decodeRequestBody(body, c.req.header(HEADER_LENGTH), async () => model.inputs);
+        const flags = sequenceFlags(decoded.request.parameters);
+        if (!flags) return model.infer(decoded.request, decoded.binary);
+        return runSequence(c.env, { consumer: c.var.consumer.id, model: model.name, version, flags, decoded });
+      });
     });
     const { body: encoded, headers } = encodeResponseBody(result);
-    const rest = performance.now() - started - result.inferMs;
+    const rest = performance.now() - started - result.inferMs - result.queueMs;
     return c.body(encoded, 200, {
       ...headers,
       'Model-Version': result.response.model_version!,
-      'Server-Timing': `infer;dur=${result.inferMs.toFixed(3)}, rest;dur=${Math.max(0, rest).toFixed(3)}`,
+      'Server-Timing': `queue;dur=${result.queueMs.toFixed(3)}, infer;dur=${result.inferMs.toFixed(3)}, rest;dur=${Math.max(0, rest).toFixed(3)}`,
     });
   });
 

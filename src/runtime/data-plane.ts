@@ -1,5 +1,6 @@
 // The data plane: the one door through which every pattern resolves a model, holds it while it runs, and releases it.
-import { infer, runTensors, type CarriedState, type HostTensor, type InferenceResult } from './inference';
+import { batchingPolicyOf, DynamicBatcher } from './dynamic-batcher';
+import { infer, runSession, runTensors, type CarriedState, type HostTensor, type InferenceResult } from './inference';
 import { loadModel, type LoadedModel, type ModelInfo } from './loaded-model';
 import { ModelCache } from './model-cache';
 import { InferenceError, badRequest } from './errors';
@@ -24,12 +25,14 @@ export interface DataPlaneSettings {
   cacheBytes: number;
   /** How long an isolate trusts its view of the bucket. */
   repositoryTtlMs: number;
+  /** Whether models whose config asks for dynamic batching get it. */
+  batching?: boolean;
   /** Told of cache hits, misses, evictions and loads (the host's metrics); nothing by default. */
   events?: RuntimeEvents;
 }
 
 /** Counts every run of a held model, success or failure, into the isolate's statistics. */
-function handleOf(model: LoadedModel, stats: StatsRecorder): ModelHandle {
+function handleOf(model: LoadedModel, stats: StatsRecorder, batcher: DynamicBatcher | undefined): ModelHandle {
   const { name, version, config, inputs, outputs } = model;
   const sequence = sequenceSpecOf(config);
   /** Each row of a batched model's first input is one inference, as Triton counts them. */
@@ -58,11 +61,18 @@ function handleOf(model: LoadedModel, stats: StatsRecorder): ModelHandle {
         async () => {
           // A sequence model's controls come from the sequence: Triton's wording for a request without one.
           if (sequence && !state) throw badRequest(`inference request to model '${name}' must specify a non-zero or non-empty correlation ID (parameters.sequence_id)`);
-          return infer(model, request, binary, state);
+          return infer(model, request, binary, state, batcher);
         },
         (result) => result,
       ),
-    run: (feeds, fetches) => counted(batchOf(Object.values(feeds)[0]?.shape), () => runTensors(model, feeds, fetches), (_, totalMs) => ({ inputMs: 0, inferMs: totalMs, outputMs: 0 })),
+    run: (feeds, fetches) => counted(batchOf(Object.values(feeds)[0]?.shape), () => runTensors(model, feeds, fetches), (_, totalMs) => ({
+        inputMs: 0,
+        inferMs: totalMs,
+        outputMs: 0,
+        queueMs: 0,
+        executions: 1,
+        batchSize: batchOf(Object.values(feeds)[0]?.shape),
+      })),
   };
 }
 
@@ -70,12 +80,18 @@ export class DataPlane {
   readonly #repository: ModelRepository;
   readonly #cache: ModelCache;
   readonly #checked = new Map<string, string>();
+  /** One dynamic batcher per loaded version whose config asks for one. */
+  readonly #batchers = new WeakMap<LoadedModel, DynamicBatcher | null>();
+  /** Inference requests in the isolate per model name, from arrival to answer: what the batcher may still expect. */
+  readonly #arrivals = new Map<string, number>();
+  readonly #batching: boolean;
   /** What this isolate has counted; the host hands it on to wherever statistics are summed. */
   readonly stats = new StatsRecorder();
 
   constructor(settings: DataPlaneSettings) {
     this.#repository = new ModelRepository(settings.bucket, settings.bundled, settings.repositoryTtlMs);
     this.#cache = new ModelCache(settings.cacheBytes, undefined, settings.events);
+    this.#batching = settings.batching ?? true;
   }
 
   /**
@@ -84,7 +100,32 @@ export class DataPlane {
    */
   async hold<T>(name: string, version: string | undefined, use: (model: ModelHandle) => Promise<T>): Promise<T> {
     const resolved = await this.#repository.resolve(name, version);
-    return this.#cache.with(resolved, (model) => use(handleOf(model, this.stats)));
+    return this.#cache.with(resolved, (model) => use(handleOf(model, this.stats, this.#batcherOf(model))));
+  }
+
+  /**
+   * Marks an inference request to `name` as in the isolate until `work` settles, from before its body is read:
+   * the dynamic batcher runs a batch at once when every such request has joined it, and waits (at most its delay) otherwise.
+   */
+  async arriving<T>(name: string, work: () => Promise<T>): Promise<T> {
+    this.#arrivals.set(name, (this.#arrivals.get(name) ?? 0) + 1);
+    try {
+      return await work();
+    } finally {
+      const left = this.#arrivals.get(name)! - 1;
+      if (left) this.#arrivals.set(name, left);
+      else this.#arrivals.delete(name);
+    }
+  }
+
+  #batcherOf(model: LoadedModel): DynamicBatcher | undefined {
+    let batcher = this.#batchers.get(model);
+    if (batcher === undefined) {
+      const policy = this.#batching ? batchingPolicyOf(model.config) : undefined;
+      batcher = policy ? new DynamicBatcher(policy, (feeds, fetches) => runSession(model, feeds, fetches), () => this.#arrivals.get(model.name) ?? 0) : null;
+      this.#batchers.set(model, batcher);
+    }
+    return batcher ?? undefined;
   }
 
   /** The Open Inference Protocol entry: one request in, one response out. */

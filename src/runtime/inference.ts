@@ -6,6 +6,7 @@ import { ort } from './ort';
 import type { InferenceRequest, InferenceResponse, RequestOutput, ResponseOutput } from './protocol';
 import { elementCount, flattenData, tensorFromBinary, tensorFromJson, tensorToBinary, tensorToJson } from './tensor-codec';
 import { classify } from './classification';
+import type { DynamicBatcher } from './dynamic-batcher';
 
 /** A tensor the server keeps between calls (sequence state), as binary-extension bytes. */
 export interface StoredTensor {
@@ -24,8 +25,14 @@ export interface InferenceResult {
   response: InferenceResponse;
   /** Binary-extension payloads, in the order of the outputs that carry `binary_data_size`. */
   binary: Uint8Array[];
-  /** Milliseconds spent inside ORT. */
+  /** Milliseconds spent inside ORT (the whole execution, when the request shared one). */
   inferMs: number;
+  /** Milliseconds waiting in the dynamic batcher's queue. */
+  queueMs: number;
+  /** 1 when this request counts the execution it ran in; 0 when it was merged into another's. */
+  executions: 0 | 1;
+  /** Rows in the execution this request ran in. */
+  batchSize: number;
   /** Milliseconds decoding the inputs and encoding the outputs, beside the run itself. */
   inputMs: number;
   outputMs: number;
@@ -142,7 +149,7 @@ function planOutputs(model: LoadedModel, request: InferenceRequest, hidden: stri
 }
 
 /** Runs the session; what the graph itself rejects (e.g. an index out of range) is the client's 400. */
-async function runSession(model: LoadedModel, feeds: Record<string, ort.Tensor>, fetches: string[]): Promise<ort.InferenceSession.ReturnType> {
+export async function runSession(model: LoadedModel, feeds: Record<string, ort.Tensor>, fetches: string[]): Promise<ort.InferenceSession.ReturnType> {
   try {
     return await model.session.run(feeds, fetches);
   } catch (error) {
@@ -178,8 +185,23 @@ function storedOutputs(model: LoadedModel, names: string[], results: ort.Inferen
   );
 }
 
+/** Runs the session: alone, or through the dynamic batcher when the model has one and no state is carried. */
+async function execute(model: LoadedModel, feeds: Record<string, ort.Tensor>, fetches: string[], batcher: DynamicBatcher | undefined) {
+  if (batcher) return batcher.submit(feeds, fetches);
+  const started = performance.now();
+  const outputs = await runSession(model, feeds, fetches);
+  const batchSize = Object.values(feeds)[0]?.dims[0] ?? 1;
+  return { outputs, queueMs: 0, inferMs: performance.now() - started, executions: 1 as const, batchSize };
+}
+
 /** A protocol request on a loaded model: decode and check the inputs, run, encode the outputs. */
-export async function infer(model: LoadedModel, request: InferenceRequest, binary: (Uint8Array | undefined)[] = [], state?: CarriedState): Promise<InferenceResult> {
+export async function infer(
+  model: LoadedModel,
+  request: InferenceRequest,
+  binary: (Uint8Array | undefined)[] = [],
+  state?: CarriedState,
+  batcher?: DynamicBatcher,
+): Promise<InferenceResult> {
   const decoding = performance.now();
   const feeds = decodeInputs(model, request, binary, state);
   const stateOutputs = state?.outputs ?? [];
@@ -187,7 +209,8 @@ export async function infer(model: LoadedModel, request: InferenceRequest, binar
   const fetches = plans.map((p) => p.name);
 
   const running = performance.now();
-  const results = await runSession(model, feeds, [...fetches, ...stateOutputs.filter((name) => !fetches.includes(name))]);
+  const all = [...fetches, ...stateOutputs.filter((name) => !fetches.includes(name))];
+  const { outputs: results, queueMs, inferMs, executions, batchSize } = await execute(model, feeds, all, state ? undefined : batcher);
   const encoding = performance.now();
   const { outputs, binary: payloads } = encodeOutputs(model, plans, results);
   return {
@@ -199,7 +222,10 @@ export async function infer(model: LoadedModel, request: InferenceRequest, binar
     },
     binary: payloads,
     inputMs: running - decoding,
-    inferMs: encoding - running,
+    inferMs,
+    queueMs,
+    executions,
+    batchSize,
     outputMs: performance.now() - encoding,
     state: storedOutputs(model, stateOutputs, results),
   };

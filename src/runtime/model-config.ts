@@ -52,6 +52,13 @@ export const modelConfigSchema = z.looseObject({
   features: z.array(z.string()).optional(),
   /** Bounds one request's work: elements over all inputs, or per named input (see `inputLimit`). */
   max_input_elements: z.union([z.int().positive(), z.record(z.string(), z.int().nonnegative())]).optional(),
+  /** Triton's dynamic batcher: concurrent requests run as one execution (see dynamic-batcher.ts). */
+  dynamic_batching: z
+    .looseObject({
+      preferred_batch_size: z.array(z.int().positive()).optional(),
+      max_queue_delay_microseconds: z.int().nonnegative().max(1_000_000).optional(),
+    })
+    .optional(),
   /** Interactive sessions on this model (POST /v2/sessions). */
   session: z.object({ kind: z.literal('recommender'), idle_timeout_seconds: idleTimeout.default(1800) }).optional(),
   /** Batch jobs: the input column copied into each result. */

@@ -12,6 +12,11 @@ export interface VersionCounters {
   compute_input_ns: number;
   compute_infer_ns: number;
   compute_output_ns: number;
+  /** Time requests waited in the dynamic batcher's queue. */
+  queue_ns: number;
+  /** Executions per batch size (rows), and their compute time: Triton's batch_stats. */
+  batch_executions: Record<string, number>;
+  batch_infer_ns: Record<string, number>;
 }
 
 export const zeroCounters = (): VersionCounters => ({
@@ -25,20 +30,36 @@ export const zeroCounters = (): VersionCounters => ({
   compute_input_ns: 0,
   compute_infer_ns: 0,
   compute_output_ns: 0,
+  queue_ns: 0,
+  batch_executions: {},
+  batch_infer_ns: {},
 });
 
-/** Adds `delta` into `total`, field by field (last_inference is the later of the two). */
+// A delta from an isolate on older code may lack the newer fields: they count as zero.
+const addInto = (total: Record<string, number>, delta: Record<string, number> | undefined) => {
+  for (const [key, value] of Object.entries(delta ?? {})) total[key] = (total[key] ?? 0) + value;
+};
+
+/** Adds `delta` into `total`, field by field (last_inference is the later of the two); a field `total` lacks counts from zero. */
 export function addCounters(total: VersionCounters, delta: VersionCounters): VersionCounters {
-  for (const key of Object.keys(total) as (keyof VersionCounters)[]) {
-    total[key] = key === 'last_inference' ? Math.max(total[key], delta[key]) : total[key] + delta[key];
-  }
-  return total;
+  const sum = Object.assign(zeroCounters(), total);
+  sum.last_inference = Math.max(sum.last_inference, delta.last_inference);
+  const { last_inference: _last, batch_executions, batch_infer_ns, ...plain } = delta;
+  addInto(sum as unknown as Record<string, number>, plain as unknown as Record<string, number>);
+  addInto(sum.batch_executions, batch_executions);
+  addInto(sum.batch_infer_ns, batch_infer_ns);
+  return Object.assign(total, sum);
 }
 
 export interface RunTiming {
   inputMs: number;
   inferMs: number;
   outputMs: number;
+  queueMs: number;
+  /** 1 when the request counts its execution, 0 when it was merged into another request's. */
+  executions: 0 | 1;
+  /** Rows in that execution. */
+  batchSize: number;
 }
 
 const ns = (ms: number) => Math.round(ms * 1e6);
@@ -60,12 +81,18 @@ export class StatsRecorder {
     const c = this.#counters(name, version);
     c.last_inference = Date.now();
     c.inference_count += batch;
-    c.execution_count += 1;
+    c.execution_count += timing.executions;
     c.success_count += 1;
     c.success_ns += ns(totalMs);
+    c.queue_ns += ns(timing.queueMs);
     c.compute_input_ns += ns(timing.inputMs);
     c.compute_infer_ns += ns(timing.inferMs);
     c.compute_output_ns += ns(timing.outputMs);
+    if (timing.executions) {
+      const size = String(timing.batchSize);
+      c.batch_executions[size] = (c.batch_executions[size] ?? 0) + 1;
+      c.batch_infer_ns[size] = (c.batch_infer_ns[size] ?? 0) + ns(timing.inferMs);
+    }
   }
 
   failure(name: string, version: string, totalMs: number): void {
@@ -99,7 +126,7 @@ export class StatsRecorder {
 
 const duration = (count: number, nanoseconds: number) => ({ count, ns: nanoseconds });
 
-/** One `model_stats` entry in Triton's JSON. There is no queue (each request runs on arrival) and no response cache. */
+/** One `model_stats` entry in Triton's JSON. There is no response cache. */
 export function modelStat(name: string, version: string, c: VersionCounters) {
   const computed = c.success_count;
   return {
@@ -111,7 +138,7 @@ export function modelStat(name: string, version: string, c: VersionCounters) {
     inference_stats: {
       success: duration(c.success_count, c.success_ns),
       fail: duration(c.fail_count, c.fail_ns),
-      queue: duration(c.success_count, 0),
+      queue: duration(c.success_count, c.queue_ns),
       compute_input: duration(computed, c.compute_input_ns),
       compute_infer: duration(computed, c.compute_infer_ns),
       compute_output: duration(computed, c.compute_output_ns),
@@ -119,7 +146,14 @@ export function modelStat(name: string, version: string, c: VersionCounters) {
       cache_miss: duration(0, 0),
     },
     response_stats: {},
-    batch_stats: [],
+    batch_stats: Object.entries(c.batch_executions)
+      .map(([size, count]) => ({
+        batch_size: Number(size),
+        compute_input: duration(count, 0),
+        compute_infer: duration(count, c.batch_infer_ns[size] ?? 0),
+        compute_output: duration(count, 0),
+      }))
+      .sort((a, b) => a.batch_size - b.batch_size),
     memory_usage: [],
   };
 }

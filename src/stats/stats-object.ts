@@ -21,7 +21,8 @@ export class StatsObject extends DurableObject<Env> {
 
   read(): ModelCounters {
     const rows = this.ctx.storage.sql.exec<{ version: string; counters: string }>('SELECT version, counters FROM versions').toArray();
-    return Object.fromEntries(rows.map((r) => [r.version, JSON.parse(r.counters) as VersionCounters]));
+    // Rows written before a counter existed read it as zero.
+    return Object.fromEntries(rows.map((r) => [r.version, addCounters(zeroCounters(), JSON.parse(r.counters) as VersionCounters)]));
   }
 
   /** Adds one isolate's metric counts (series key → amount), all in one call: all of them arrive or none. */

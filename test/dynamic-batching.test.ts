@@ -1,0 +1,183 @@
+// Dynamic batching: the queue's rules with a fake clock, then real models, where each request's answer from a
+// shared execution must equal the one it gets alone.
+import { describe, expect, it } from 'vitest';
+import { BUNDLED_MODELS } from '../models';
+import { DataPlane } from '../src/runtime/data-plane';
+import { batchingPolicyOf, DynamicBatcher, type BatchingPolicy, type Clock } from '../src/runtime/dynamic-batcher';
+import { parseConfigFile, parseModelConfig } from '../src/runtime/model-config';
+import { modelStat } from '../src/runtime/statistics';
+import { ort } from '../src/runtime/ort';
+import reference from './fixtures/reference.json';
+
+/** A clock that only moves when told; timers fire in order of their due time. */
+function fakeClock() {
+  let now = 0;
+  const timers: { due: number; callback: () => void }[] = [];
+  const clock: Clock = { now: () => now, after: (ms, callback) => void timers.push({ due: now + ms, callback }) };
+  return {
+    clock,
+    timers,
+    advance(ms: number) {
+      now += ms;
+      for (const timer of timers.filter((t) => t.due <= now).sort((a, b) => a.due - b.due)) {
+        timers.splice(timers.indexOf(timer), 1);
+        timer.callback();
+      }
+    },
+  };
+}
+
+/** A "model" of plain maths: y = 2x per row, and a scalar output when `scalar` is fetched. */
+function doubling() {
+  const calls: number[][] = [];
+  const run = async (feeds: Record<string, ort.Tensor>) => {
+    const x = feeds.x!;
+    calls.push([...(x.data as Float32Array)]);
+    if ((x.data as Float32Array).some((v) => v < 0)) throw new Error('negative input');
+    return { y: new ort.Tensor('float32', (x.data as Float32Array).map((v) => 2 * v), x.dims) };
+  };
+  return { calls, run };
+}
+
+const rows = (...values: number[][]) => ({ x: new ort.Tensor('float32', Float32Array.from(values.flat()), [values.length, values[0]!.length]) });
+const policy: BatchingPolicy = { maxBatch: 8, target: 8, maxDelayMs: 2 };
+const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+describe('dynamic batcher (logic)', () => {
+  it('reads Triton dynamic_batching from the config', () => {
+    const config = parseModelConfig({ max_batch_size: 64, dynamic_batching: { preferred_batch_size: [4, 16, 128], max_queue_delay_microseconds: 500 } }, 'config');
+    expect(batchingPolicyOf(config)).toEqual({ maxBatch: 64, target: 16, maxDelayMs: 0.5 });
+    const pbtxt = parseConfigFile('config.pbtxt', 'max_batch_size: 32\ndynamic_batching { max_queue_delay_microseconds: 100 preferred_batch_size: [ 8 ] }', 'config.pbtxt');
+    expect(batchingPolicyOf(pbtxt)).toEqual({ maxBatch: 32, target: 8, maxDelayMs: 0.1 });
+    expect(batchingPolicyOf(parseModelConfig({ max_batch_size: 64 }, 'config'))).toBeUndefined();
+    expect(batchingPolicyOf(parseModelConfig({ max_batch_size: 0, dynamic_batching: {} }, 'config'))).toBeUndefined();
+    expect(() => parseModelConfig({ max_batch_size: 8, dynamic_batching: { max_queue_delay_microseconds: -1 } }, 'config')).toThrow(/max_queue_delay_microseconds/);
+  });
+
+  it('runs a request alone at once when nobody else is in the isolate for the model', async () => {
+    const { clock, timers } = fakeClock();
+    const model = doubling();
+    const batcher = new DynamicBatcher(policy, model.run, () => 1, clock);
+    const answer = await batcher.submit(rows([1, 2]), ['y']);
+    expect(timers).toHaveLength(0);
+    expect(answer).toMatchObject({ executions: 1, batchSize: 1, queueMs: 0 });
+    expect([...(answer.outputs.y!.data as Float32Array)]).toEqual([2, 4]);
+  });
+
+  it('merges the requests in the isolate into one execution once all have joined, and splits the rows back', async () => {
+    const { clock, timers } = fakeClock();
+    const model = doubling();
+    const batcher = new DynamicBatcher(policy, model.run, () => 3, clock);
+    const answers = Promise.all([batcher.submit(rows([1, 1]), ['y']), batcher.submit(rows([2, 2], [3, 3]), ['y']), batcher.submit(rows([4, 4]), ['y'])]);
+    const [a, b, c] = await answers;
+    expect(model.calls).toEqual([[1, 1, 2, 2, 3, 3, 4, 4]]);
+    expect([a, b, c].map((e) => [e.executions, e.batchSize, [...(e.outputs.y!.data as Float32Array)], e.outputs.y!.dims])).toEqual([
+      [1, 4, [2, 2], [1, 2]],
+      [0, 4, [4, 4, 6, 6], [2, 2]],
+      [0, 4, [8, 8], [1, 2]],
+    ]);
+    // The first two waited with a timer each of exactly the delay; the third completed the batch.
+    expect(timers.map((t) => t.due)).toEqual([2, 2]);
+  });
+
+  it('never lets a request wait past the delay when the others it expects do not come', async () => {
+    const fake = fakeClock();
+    const model = doubling();
+    const batcher = new DynamicBatcher(policy, model.run, () => 5, fake.clock);
+    const first = batcher.submit(rows([1, 1]), ['y']);
+    fake.advance(1.5);
+    const second = batcher.submit(rows([2, 2]), ['y']);
+    await flush();
+    expect(model.calls).toHaveLength(0);
+    // Every timer is set to its own request's arrival plus the delay: none later.
+    expect(fake.timers.map((t) => t.due)).toEqual([2, 3.5]);
+    fake.advance(0.5);
+    const [a, b] = await Promise.all([first, second]);
+    expect(model.calls).toEqual([[1, 1, 2, 2]]);
+    expect([a.queueMs, b.queueMs]).toEqual([2, 0.5]);
+    // The second request's timer finds it already answered and does nothing.
+    fake.advance(5);
+    expect(model.calls).toHaveLength(1);
+  });
+
+  it('runs as soon as the queue holds the target rows, and never puts more than the target in one execution', async () => {
+    const { clock } = fakeClock();
+    const model = doubling();
+    const batcher = new DynamicBatcher({ maxBatch: 8, target: 4, maxDelayMs: 100 }, model.run, () => 32, clock);
+    const answers = [batcher.submit(rows([1], [1], [1]), ['y']), batcher.submit(rows([2], [2]), ['y']), batcher.submit(rows([3], [3]), ['y'])];
+    await flush();
+    // 3 + 2 rows reach the target: the queue runs at once, the first request alone (the second would make 5 rows) and
+    // then the second; the third, 2 rows of 4, waits for others or its delay.
+    expect(model.calls).toEqual([
+      [1, 1, 1],
+      [2, 2],
+    ]);
+    const third = batcher.submit(rows([4], [4]), ['y']);
+    await flush();
+    // Now 4 rows are queued: they run at once, before any delay.
+    expect(model.calls).toEqual([[1, 1, 1], [2, 2], [3, 3, 4, 4]]);
+    expect((await Promise.all([...answers, third])).map((e) => e.executions)).toEqual([1, 1, 1, 0]);
+  });
+
+  it('keeps requests with different inner shapes or outputs apart', async () => {
+    const { clock } = fakeClock();
+    const model = doubling();
+    const batcher = new DynamicBatcher(policy, model.run, () => 3, clock);
+    await Promise.all([batcher.submit(rows([1, 1]), ['y']), batcher.submit(rows([2, 2, 2]), ['y']), batcher.submit(rows([3, 3]), ['y'])]);
+    expect(model.calls).toEqual([[1, 1, 3, 3], [2, 2, 2]]);
+  });
+
+  it('answers each request on its own when the shared execution fails, so one bad request fails alone', async () => {
+    const { clock } = fakeClock();
+    const model = doubling();
+    const batcher = new DynamicBatcher(policy, model.run, () => 3, clock);
+    const results = await Promise.allSettled([batcher.submit(rows([1, 1]), ['y']), batcher.submit(rows([-1, 1]), ['y']), batcher.submit(rows([3, 3]), ['y'])]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(results[1]).toMatchObject({ reason: new Error('negative input') });
+    expect(model.calls).toEqual([[1, 1, -1, 1, 3, 3], [1, 1], [-1, 1], [3, 3]]);
+  });
+
+  it('falls back to one execution per request when an output has no batch dimension', async () => {
+    const { clock } = fakeClock();
+    const calls: number[] = [];
+    const run = async (feeds: Record<string, ort.Tensor>) => {
+      calls.push(feeds.x!.dims[0]!);
+      return { total: new ort.Tensor('float32', Float32Array.of((feeds.x!.data as Float32Array).reduce((a, b) => a + b, 0)), [1]) };
+    };
+    const batcher = new DynamicBatcher(policy, run, () => 2, clock);
+    const [a, b] = await Promise.all([batcher.submit(rows([1, 2]), ['total']), batcher.submit(rows([3, 4]), ['total'])]);
+    expect(calls).toEqual([2, 1, 1]);
+    expect([a.outputs.total!.data[0], b.outputs.total!.data[0]]).toEqual([3, 7]);
+  });
+});
+
+const images = reference.fashion_mnist.inputs;
+const image = (i: number) => ({ name: 'input', shape: [1, 784], datatype: 'FP32', data: images[i]! });
+
+describe('dynamic batching on a real model', () => {
+  it('gives each request of a shared execution the same answer as running it alone, and counts executions apart from inferences', async () => {
+    const plane = new DataPlane({ bundled: BUNDLED_MODELS, cacheBytes: 1 << 26, repositoryTtlMs: 0 });
+    const alone = await Promise.all(
+      images.map(async (_, i) => {
+        const out = await plane.run('fashion-mnist', '1', { input: { datatype: 'FP32', shape: [1, 784], data: Float32Array.from(images[i]!) } }, ['probabilities']);
+        return [...(out.probabilities!.data as Float32Array)];
+      }),
+    );
+    plane.stats.take();
+    // All 64 requests are in the isolate at once: the batcher runs them as one execution.
+    const shared = await Promise.all(images.map((_, i) => plane.arriving('fashion-mnist', () => plane.infer('fashion-mnist', '1', { inputs: [image(i)] }))));
+    shared.forEach((result, i) => {
+      expect(result.executions).toBe(i === 0 ? 1 : 0);
+      expect(result.batchSize).toBe(images.length);
+      // Bit for bit: the same FP32 values as the request run alone.
+      expect(result.response.outputs[0]!.data).toEqual(alone[i]);
+      // And within ONNX Runtime's native results.
+      (result.response.outputs[0]!.data as number[]).forEach((p, k) => expect(Math.abs(p - reference.fashion_mnist.probabilities[i]![k]!)).toBeLessThan(1e-5));
+    });
+    const counters = plane.stats.take().get('fashion-mnist')!['1']!;
+    expect(counters).toMatchObject({ inference_count: images.length, execution_count: 1, success_count: images.length });
+    expect(modelStat('fashion-mnist', '1', counters).batch_stats).toEqual([
+      expect.objectContaining({ batch_size: images.length, compute_infer: { count: 1, ns: expect.any(Number) } }),
+    ]);
+  });
+});
