@@ -3,6 +3,13 @@ import { app } from './app';
 import { queue } from './batch/queue';
 import { flushStats, handOnStats } from './serving';
 import { plainUnlessInference } from './http/compression';
+import { startRuntime } from './runtime/data-plane';
+
+// The one thing that runs at import time, on purpose: ONNX Runtime's wasm start-up (~200 ms of CPU, mostly V8
+// compiling ORT's functions on first use) begins while the isolate loads, which Cloudflare overlaps with the TLS
+// handshake, so a fresh isolate's first inference pays only for its model's session. It uses no I/O, timers or
+// randomness (not allowed at global scope); a start that fails is retried by the first request that needs ORT.
+startRuntime().catch(() => undefined);
 
 export default {
   // An error that escapes Hono (thrown by the runtime itself) still answers the protocol's JSON.

@@ -31,6 +31,9 @@ export interface DataPlaneSettings {
   events?: RuntimeEvents;
 }
 
+/** Starts ONNX Runtime in this isolate ahead of any model: the host may call it early (src/index.ts does, at load). */
+export const startRuntime = (): Promise<void> => startOrt();
+
 /** Counts every run of a held model, success or failure, into the isolate's statistics. */
 function handleOf(model: LoadedModel, stats: StatsRecorder, batcher: DynamicBatcher | undefined): ModelHandle {
   const { name, version, config, inputs, outputs } = model;
