@@ -23,6 +23,8 @@ export interface UploadOptions {
   warn?: (message: string) => void;
   /** Called as each model's load answers. */
   onResult?: (result: UploadResult) => void;
+  /** Rewrites each model.onnx before it is sent (the CLI's --optimize). */
+  transform?: (model: Uint8Array, path: string) => Promise<Uint8Array>;
 }
 
 /** The model folders under `root`: root itself when it is one, else its subfolders that are. Throws when there is none. */
@@ -60,6 +62,9 @@ export async function uploadRepository(client: Client, root: string, options: Up
     const name = basename(dir);
     const existing = new Set(index.filter((m) => m.name === name).map((m) => m.version));
     const files = filesOf(dir, existing, warn);
+    if (options.transform) {
+      for (const path of Object.keys(files).filter((p) => p.endsWith('model.onnx'))) files[path] = await options.transform(files[path]!, `${name}/${path}`);
+    }
     let result: UploadResult;
     try {
       await client.repository.load(name, { files });

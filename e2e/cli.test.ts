@@ -2,7 +2,7 @@
 // command as a child process with EDGE_INFERENCE_URL / EDGE_INFERENCE_KEY and checks its stdout, stderr and exit code.
 // Run: node --test --test-concurrency=1 e2e/cli.test.ts (Node 22).
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -190,6 +190,23 @@ test('upload loads a Triton model folder, which then serves', async () => {
   const denied = await cli(['upload', join(ROOT, 'test/fixtures/triton/simple')], { EDGE_INFERENCE_KEY: 'demo-key-bob' });
   expectExit(denied, 1);
   assert.match(denied.stderr, /simple: 403 /);
+});
+
+test('upload --optimize sends a model ONNX Runtime optimised ahead of time, which answers as the original does', async () => {
+  // fashion-mnist under another name, with Triton's graph level 2 (no optimisation left for the server to do).
+  const folder = join(work, 'fashion_optimized');
+  mkdirSync(join(folder, '1'), { recursive: true });
+  copyFileSync(join(ROOT, 'models/fashion-mnist/1/model.onnx'), join(folder, '1/model.onnx'));
+  writeFileSync(join(folder, 'config.pbtxt'), 'max_batch_size: 256\noptimization { graph { level: 2 } }\n');
+  const upload = await cli(['upload', folder, '--optimize', '--json']);
+  assert.deepEqual(jsonOf(upload), [{ name: 'fashion_optimized', ok: true, files: ['config.pbtxt', '1/model.onnx'] }]);
+  assert.match(upload.stderr, /fashion_optimized\/1\/model\.onnx: optimized, 941267 → \d+ bytes/);
+  const client = createClient({ url: server.url, key: KEY });
+  const request = { inputs: [{ name: 'input', shape: [8, 784], datatype: 'FP32', data: reference.fashion_mnist.inputs.slice(0, 8) }], outputs: [{ name: 'probabilities' }] };
+  const [original, optimized] = await Promise.all([client.infer('fashion-mnist', request), client.infer('fashion_optimized', request)]);
+  const [a, b] = [original, optimized].map((r) => (r.outputs[0]!.data as number[]).flat());
+  assert.equal(a.length, b.length);
+  a.forEach((p, i) => assert.ok(Math.abs(p - b[i]!) <= 1e-6, `probability ${i}: ${p} vs ${b[i]}`));
 });
 
 test('client: inferTensors round-trips binary tensors, equal to the JSON path', async () => {

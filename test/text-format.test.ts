@@ -4,6 +4,7 @@ import { InferenceError } from '../src/runtime/errors';
 import { ENUMS, MESSAGES } from '../src/runtime/model-config-proto';
 import { checkConfigJson } from '../src/runtime/config-json';
 import { parseTextFormat } from '../src/runtime/text-format';
+import { graphOptimizationLevel, parseConfigFile } from '../src/runtime/model-config';
 import simple from './fixtures/triton/simple/config.pbtxt?raw';
 import simpleDynaSequence from './fixtures/triton/simple_dyna_sequence/config.pbtxt?raw';
 import simpleInt8 from './fixtures/triton/simple_int8/config.pbtxt?raw';
@@ -425,5 +426,16 @@ describe('JSON configs', () => {
 
   it('uses the given source name', () => {
     expectBadRequest(() => checkConfigJson({ nam: 'x' }, 'ModelConfig', [], 'models/m/config.json'), "models/m/config.json: unknown field 'nam' in ModelConfig");
+  });
+});
+
+describe("Triton's graph optimisation level", () => {
+  it('maps optimization.graph.level as the ONNX Runtime backend does: -1 basic, 1 extended, 2 none, else all', () => {
+    const level = (text: string) => graphOptimizationLevel(parseConfigFile('config.pbtxt', text, 'config.pbtxt'));
+    expect(level('optimization { graph { level: -1 } }')).toBe('basic');
+    expect(level('optimization { graph { level: 1 } }')).toBe('extended');
+    expect(level('optimization { graph { level: 2 } }')).toBe('disabled');
+    expect(level('optimization { graph { level: 0 } }')).toBe('all');
+    expect(level('max_batch_size: 4')).toBe('all');
   });
 });

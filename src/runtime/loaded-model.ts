@@ -1,7 +1,7 @@
 // A model version with its ORT session and its tensor metadata, read from the ONNX graph itself.
 import { DATATYPES, datatypeOfOrt, type DatatypeName } from './datatypes';
 import { InferenceError, badRequest } from './errors';
-import type { ModelConfig, TensorConfig } from './model-config';
+import { graphOptimizationLevel, type ModelConfig, type TensorConfig } from './model-config';
 import type { ModelVersion } from './model-repository';
 import { createSession, ort, wasmHeapBytes, type OrtSession } from './ort';
 import { checkSequenceTensors, sequenceSpecOf } from './sequence-batching';
@@ -99,7 +99,7 @@ export async function loadModel(version: ModelVersion, bytes: Uint8Array): Promi
   const heapBefore = wasmHeapBytes();
   let session: OrtSession;
   try {
-    session = await createSession(bytes);
+    session = await createSession(bytes, graphOptimizationLevel(version.config));
   } catch (error) {
     throw badRequest(`${failed}: it cannot be loaded by ONNX Runtime: ${String(error).slice(0, 300)}`);
   }

@@ -59,6 +59,8 @@ export const modelConfigSchema = z.looseObject({
       max_queue_delay_microseconds: z.int().nonnegative().max(1_000_000).optional(),
     })
     .optional(),
+  /** Triton's ONNX Runtime backend reads optimization.graph.level (see `graphOptimizationLevel`). */
+  optimization: z.looseObject({ graph: z.looseObject({ level: z.int().optional() }).optional() }).optional(),
   /** Interactive sessions on this model (POST /v2/sessions). */
   session: z.object({ kind: z.literal('recommender'), idle_timeout_seconds: idleTimeout.default(1800) }).optional(),
   /** Batch jobs: the input column copied into each result. */
@@ -93,4 +95,14 @@ export function parseConfigFile(file: ConfigFile, text: string, where: string): 
     throw badRequest(`${where} is not valid JSON: ${(error as Error).message}`);
   }
   return parseModelConfig(raw, where);
+}
+
+/**
+ * ONNX Runtime's graph optimisation level, as Triton's ONNX Runtime backend maps optimization.graph.level:
+ * -1 basic, 1 basic and extended, 2 none, anything else all. A model optimised ahead of time (`edge-inference upload
+ * --optimize`) loads faster with nothing left to do.
+ */
+export function graphOptimizationLevel(config: ModelConfig): 'basic' | 'extended' | 'disabled' | 'all' {
+  const level = config.optimization?.graph?.level;
+  return level === -1 ? 'basic' : level === 1 ? 'extended' : level === 2 ? 'disabled' : 'all';
 }

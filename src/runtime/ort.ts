@@ -64,10 +64,10 @@ async function startBackend(): Promise<void> {
 let creating: Promise<unknown> = Promise.resolve();
 
 /** Creates a session from ONNX bytes; creations run one at a time, as ORT's wasm heap is shared. */
-export function createSession(model: Uint8Array): Promise<OrtSession> {
+export function createSession(model: Uint8Array, graphOptimizationLevel: 'basic' | 'extended' | 'disabled' | 'all' = 'all'): Promise<OrtSession> {
   const session = creating.then(async () => {
     await startOrt();
-    return ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+    return ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel });
   });
   creating = session.catch(() => undefined);
   return session;
