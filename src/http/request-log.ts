@@ -28,28 +28,33 @@ export function requestLog(): MiddlewareHandler<{ Bindings: Env }> {
     } finally {
       // The last matched route is the handler's pattern (`/v2/models/:name/infer`), not this middleware's `*`.
       const route = routePath(c, -1);
-      const params: Record<string, string> = route.includes(':') ? c.req.param() : {};
-      c.res.headers.set('X-Request-Id', id);
+      const params: Record<string, string | undefined> = route.includes(':') ? c.req.param() : {};
+      const { method } = c.req;
+      const { status, headers } = c.res;
+      headers.set('X-Request-Id', id);
       const seconds = (performance.now() - started) / 1000;
+      const modelVersion = headers.get('Model-Version') ?? undefined;
+      const consumer = c.var.consumer?.id;
       // A metric's model label is a model this isolate resolved or that answered: never a made-up name from a path.
-      const model = params.name && (c.res.headers.has('Model-Version') || metrics.knows(params.name)) ? params.name : '';
-      recordRequest(route, c.req.method, c.res.status, model, seconds);
+      const model = params.name && (modelVersion !== undefined || metrics.knows(params.name)) ? params.name : '';
+      recordRequest(route, method, status, model, seconds);
       analytics(c.env as WithAnalytics | undefined, {
         indexes: [model || route],
-        blobs: [route, c.req.method, model, c.res.headers.get('Model-Version') ?? '', c.var.consumer?.id ?? '', String(c.res.status)],
-        doubles: [seconds * 1000, c.res.status],
+        blobs: [route, method, model, modelVersion ?? '', consumer ?? '', String(status)],
+        doubles: [seconds * 1000, status],
       });
+      // Fields left undefined are left out of the line by JSON.stringify.
       console.log(
         JSON.stringify({
           at: new Date().toISOString(),
           request_id: id,
-          method: c.req.method,
+          method,
           route,
-          ...(params.name && { model: params.name }),
-          ...(params.version && { version: params.version }),
-          ...(c.res.headers.get('Model-Version') && { model_version: c.res.headers.get('Model-Version') }),
-          ...(c.var.consumer && { consumer: c.var.consumer.id }),
-          status: c.res.status,
+          model: params.name || undefined,
+          version: params.version || undefined,
+          model_version: modelVersion || undefined,
+          consumer,
+          status,
           duration_ms: Math.round(seconds * 1e6) / 1000,
         }),
       );

@@ -27,8 +27,11 @@ export class MetricsRecorder {
   readonly #known = new Set<string>();
 
   add(name: string, labels: Labels = {}, by = 1): void {
-    if (by === 0) return;
-    const key = seriesKey(name, labels);
+    if (by !== 0) this.addTo(seriesKey(name, labels), by);
+  }
+
+  /** Adds to a series by its key (`seriesKey`), for callers that keep keys they use often. */
+  addTo(key: string, by: number): void {
     this.#pending.set(key, (this.#pending.get(key) ?? 0) + by);
   }
 
@@ -87,9 +90,38 @@ export const metrics = new MetricsRecorder();
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']);
 
+interface RequestSeries {
+  total: string;
+  /** One key per bucket of DURATION_BUCKETS, then +Inf. */
+  buckets: string[];
+  sum: string;
+}
+
+/** A request's series keys per route, method, status and model (all bounded), made once: JSON per request costs. */
+const requestSeries = new Map<string, RequestSeries>();
+const MAX_REQUEST_SERIES = 10_000;
+
+function seriesOf(route: string, method: string, status: number, model: string): RequestSeries {
+  const id = `${route} ${method} ${status} ${model}`;
+  let series = requestSeries.get(id);
+  if (!series) {
+    const labels = { route, method, model };
+    series = {
+      total: seriesKey('edge_requests_total', { route, method, status: String(status), model }),
+      buckets: [...DURATION_BUCKETS.map(String), '+Inf'].map((le) => seriesKey('edge_request_duration_seconds_bucket', { ...labels, le })),
+      sum: seriesKey('edge_request_duration_seconds_sum', labels),
+    };
+    if (requestSeries.size >= MAX_REQUEST_SERIES) requestSeries.clear();
+    requestSeries.set(id, series);
+  }
+  return series;
+}
+
 /** One answered request: its count by route, method, status and model, and its latency. */
 export function recordRequest(route: string, method: string, status: number, model: string, seconds: number): void {
-  const m = METHODS.has(method) ? method : 'OTHER';
-  metrics.add('edge_requests_total', { route, method: m, status: String(status), model });
-  metrics.observe('edge_request_duration_seconds', { route, method: m, model }, seconds);
+  const series = seriesOf(route, METHODS.has(method) ? method : 'OTHER', status, model);
+  const bucket = DURATION_BUCKETS.findIndex((b) => seconds <= b);
+  metrics.addTo(series.total, 1);
+  metrics.addTo(series.buckets[bucket === -1 ? DURATION_BUCKETS.length : bucket]!, 1);
+  if (seconds !== 0) metrics.addTo(series.sum, seconds);
 }
