@@ -20,11 +20,12 @@ export const WRANGLER_ENV = {
   NO_COLOR: '1',
 };
 
-export function buildBundle(): BundleFile[] {
-  rmSync(DIST, { recursive: true, force: true });
+/** Builds `snapshot` (default: the run's snapshot) into `dist` (default: bench/.work/dist). */
+export function buildBundle(snapshot: string = SNAPSHOT, dist: string = DIST): BundleFile[] {
+  rmSync(dist, { recursive: true, force: true });
   try {
-    execFileSync('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', DIST], {
-      cwd: SNAPSHOT,
+    execFileSync('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', dist], {
+      cwd: snapshot,
       env: WRANGLER_ENV,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -32,11 +33,11 @@ export function buildBundle(): BundleFile[] {
     const e = error as { stdout?: Buffer; stderr?: Buffer };
     throw new Error(`wrangler build failed:\n${e.stdout?.toString() ?? ''}${e.stderr?.toString() ?? ''}`);
   }
-  return readdirSync(DIST)
-    .filter((name) => !name.endsWith('.map') && name !== 'README.md' && statSync(join(DIST, name)).isFile())
+  return readdirSync(dist)
+    .filter((name) => !name.endsWith('.map') && name !== 'README.md' && statSync(join(dist, name)).isFile())
     .sort()
     .map((name) => {
-      const data = readFileSync(join(DIST, name));
+      const data = readFileSync(join(dist, name));
       return { name, bytes: data.byteLength, gzipBytes: gzipSync(data, { level: 9 }).byteLength };
     });
 }

@@ -42,13 +42,37 @@ export function findings(data: BenchData): string[] {
   const cells = TARGETS.flatMap((t) => data.models.flatMap((m) => data.load[t]?.[m] ?? []));
   const disturbed = cells.filter((r) => r.otherCores > DISTURBED_CORES).length;
   if (disturbed) out.push(`**Noise**: ${disturbed} of ${cells.length} load cells ran while other processes used more than ${DISTURBED_CORES} of a core (marked †); read those rows with care.`);
+  for (const model of data.models) {
+    const b = loadAt(data, 'workerd', model, top);
+    const u = loadAt(data, 'workerd-unbatched', model, top);
+    const n = loadAt(data, 'node', model, top);
+    const b1 = loadAt(data, 'workerd', model, 1);
+    const u1 = loadAt(data, 'workerd-unbatched', model, 1);
+    if (!b || !u || !n) continue;
+    out.push(
+      `**Dynamic batching (${model})**: at concurrency ${top} the batched server answers ${int(b.rps)} req/s against ${int(u.rps)} unbatched (${ratio(b.rps, u.rps)}) ` +
+        `and ${int(n.rps)} for the node peer (${ratio(b.rps, n.rps)} of the peer, unbatched ${ratio(u.rps, n.rps)}); CPU per request ${b.serverCpuMsPerRequest.toFixed(3)} vs ${u.serverCpuMsPerRequest.toFixed(3)} ms. ` +
+        (b1 && u1 ? `One request at a time nothing waits: p50 ${ms(b1.p50)} ms batched vs ${ms(u1.p50)} ms unbatched.` : ''),
+    );
+  }
+  const fw = data.floors.workerd;
+  const fn = data.floors.node;
+  const wIris = loadAt(data, 'workerd', 'iris', top);
+  const nIris = loadAt(data, 'node', 'iris', top);
+  if (fw && fn && wIris && nIris) {
+    out.push(
+      `**The floor**: before any server code, workerd spends ${fw.serverCpuMsPerRequest.toFixed(3)} ms of CPU per request (${int(fw.rps)} req/s) and node ${fn.serverCpuMsPerRequest.toFixed(3)} ms (${int(fn.rps)} req/s): ` +
+        `workerd's own HTTP path alone costs ${ratio(fw.serverCpuMsPerRequest, nIris.serverCpuMsPerRequest)} of the node peer's whole iris request. ` +
+        `Above its floor the Worker spends ${(wIris.serverCpuMsPerRequest - fw.serverCpuMsPerRequest).toFixed(3)} ms per iris request (routing, auth, limits, logs, metrics, validation, ONNX Runtime, encoding), the peer ${(nIris.serverCpuMsPerRequest - fn.serverCpuMsPerRequest).toFixed(3)} ms.`,
+    );
+  }
   const wc = data.cold.workerd;
   const nc = data.cold.node;
   if (wc && nc) {
     const first = data.models[0]!;
     out.push(
       `**Cold start**: workerd direct is live ${int(wc.spawnToLiveMs)} ms after spawn and its first ${first} infer takes ${ms(wc.firstInferMs[first])} ms ` +
-        `(ONNX Runtime's wasm backend and the session start on that request); the node peer, which creates its sessions before listening, ` +
+        `(ONNX Runtime started while the isolate loaded; the model's session starts on that request); the node peer, which creates its sessions before listening, ` +
         `is live after ${int(nc.spawnToLiveMs)} ms and its first infer takes ${ms(nc.firstInferMs[first])} ms. Spawn to first answer: ${int(wc.spawnToFirstInferMs)} ms vs ${int(nc.spawnToFirstInferMs)} ms.`,
     );
   }

@@ -17,10 +17,10 @@ const SNAPSHOT_ENTRIES = ['wrangler.toml', 'package.json', 'tsconfig.json', '.de
  * Copies the Worker's sources so that edits made while the benchmark runs neither make wrangler dev reload
  * mid-measurement nor let the three servers run different code. node_modules still resolves from the project.
  */
-export function takeSnapshot(): void {
-  rmSync(SNAPSHOT, { recursive: true, force: true });
+export function takeSnapshot(dir: string = SNAPSHOT): void {
+  rmSync(dir, { recursive: true, force: true });
   for (const entry of SNAPSHOT_ENTRIES) {
-    if (existsSync(join(ROOT, entry))) cpSync(join(ROOT, entry), join(SNAPSHOT, entry), { recursive: true });
+    if (existsSync(join(ROOT, entry))) cpSync(join(ROOT, entry), join(dir, entry), { recursive: true });
   }
 }
 
@@ -50,9 +50,9 @@ export function benchVarsFile(): string {
   return path;
 }
 
-export function readProjectSettings(): ProjectSettings {
-  const { compatibilityDate, vars } = parseWranglerToml(readFileSync(join(SNAPSHOT, 'wrangler.toml'), 'utf8'));
-  const devVars = parseEnv(readFileSync(join(SNAPSHOT, '.dev.vars.example'), 'utf8'));
+export function readProjectSettings(snapshot: string = SNAPSHOT): ProjectSettings {
+  const { compatibilityDate, vars } = parseWranglerToml(readFileSync(join(snapshot, 'wrangler.toml'), 'utf8'));
+  const devVars = parseEnv(readFileSync(join(snapshot, '.dev.vars.example'), 'utf8'));
   const consumerKeys = devVars.CONSUMER_KEYS;
   if (!consumerKeys) throw new Error('.dev.vars.example has no CONSUMER_KEYS');
   return { compatibilityDate, vars, consumerKeys };

@@ -9,6 +9,7 @@ import type { ModelName } from './requests.ts';
 import type { OrtMicroResult } from './ort-micro.ts';
 import type { TimingResult } from './server-timing.ts';
 import { TARGET_LABELS, TARGETS, type Target } from './servers.ts';
+import type { Floor } from './floors.ts';
 
 export interface BenchData {
   date: string;
@@ -22,6 +23,8 @@ export interface BenchData {
   load: Partial<Record<Target, Partial<Record<ModelName, LoadResult[]>>>>;
   timing: Partial<Record<Target, Partial<Record<ModelName, TimingResult>>>>;
   ortAlone: OrtMicroResult[];
+  /** Each runtime's floor (read the body, answer fixed JSON) under the iris load at the top concurrency. */
+  floors: Partial<Record<Floor, LoadResult>>;
   problems: string[];
   elapsedSeconds: number;
 }
@@ -83,6 +86,44 @@ function bundleTable(data: BenchData): string {
   );
 }
 
+/** Dynamic batching against the same server running every request alone, and against the node peer. */
+function batchingTable(data: BenchData): string {
+  const rows: (string | number)[][] = [];
+  for (const model of data.models) {
+    for (const connections of data.settings.concurrencies) {
+      const b = loadAt(data, 'workerd', model, connections);
+      const u = loadAt(data, 'workerd-unbatched', model, connections);
+      const n = loadAt(data, 'node', model, connections);
+      if (!b || !u) continue;
+      rows.push([
+        model, connections, int(b.rps), int(u.rps), ratio(b.rps, u.rps), ms(b.p50), ms(u.p50), ms(b.p99), ms(u.p99),
+        b.serverCpuMsPerRequest.toFixed(3), u.serverCpuMsPerRequest.toFixed(3), ratio(b.rps, n?.rps),
+      ]);
+    }
+  }
+  return table(
+    ['model', 'concurrency', 'batched req/s', 'unbatched req/s', 'batched ÷ unbatched', 'p50 batched', 'p50 unbatched', 'p99 batched', 'p99 unbatched', 'CPU ms/req batched', 'CPU ms/req unbatched', 'batched ÷ node'],
+    rows,
+  );
+}
+
+/** What each runtime costs per request before any server code runs. */
+function floorTable(data: BenchData): string {
+  const top = Math.max(...data.settings.concurrencies);
+  const pairs = [
+    ['workerd', data.floors.workerd, loadAt(data, 'workerd', 'iris', top)],
+    ['node', data.floors.node, loadAt(data, 'node', 'iris', top)],
+  ] as const;
+  return table(
+    ['runtime', 'floor req/s', 'floor CPU ms/req', 'iris server req/s', 'iris server CPU ms/req', 'server CPU above the floor ms/req'],
+    pairs.map(([name, floor, server]) => [
+      name, int(floor?.rps), floor ? floor.serverCpuMsPerRequest.toFixed(3) : '–', int(server?.rps),
+      server ? server.serverCpuMsPerRequest.toFixed(3) : '–',
+      floor && server ? (server.serverCpuMsPerRequest - floor.serverCpuMsPerRequest).toFixed(3) : '–',
+    ]),
+  );
+}
+
 function timingTable(data: BenchData): string {
   const rows: (string | number)[][] = [];
   for (const target of TARGETS) {
@@ -128,8 +169,15 @@ export function renderReport(data: BenchData): string {
     ].join('\n'),
     ...data.models.flatMap((model) => [`## Load: ${model}`, loadTable(data, model)]),
     `† marks cells during which other processes on the machine kept more than ${DISTURBED_CORES} of a core busy (each cell waits up to 10 s for a quiet machine before it starts); treat those rows with care.`,
+    '## Dynamic batching',
+    '"workerd direct" serves the bundled models with their `dynamic_batching` config; "unbatched" is the same bundle with `DYNAMIC_BATCHING = "false"`, every request run alone. Same load, same run.',
+    batchingTable(data),
+    '## The runtimes\' floor',
+    `A handler that reads the request body and answers a fixed JSON document (no routing, auth or model), on each runtime, under the iris load at concurrency ${Math.max(...s.concurrencies)}: what a request costs before any server code runs.`,
+    floorTable(data),
     '## Cold start',
-    'Time from spawning the server process to `/v2/health/live` answering (polled every 10 ms), then each model\'s first infer request alone, one after the other.',
+    'Time from spawning the server process to `/v2/health/live` answering (polled every 10 ms), then each model\'s first infer request alone, one after the other. ' +
+      'The Worker starts ONNX Runtime while its isolate loads (src/index.ts), so workerd is live only once that is done, and a first infer pays for its model\'s session and run.',
     coldTable(data),
     '## Bundle (`wrangler deploy --dry-run`)',
     bundleTable(data),

@@ -1,5 +1,6 @@
-// `npm run bench`: builds the Worker, then for each server (workerd direct, wrangler dev, node peer) measures
-// cold start, Server-Timing and load, and writes bench/results/<date>.md and latest.md.
+// `npm run bench:online`: builds the Worker, then for each server (workerd direct with and without dynamic batching,
+// wrangler dev, node peer) measures cold start, Server-Timing and load, then each runtime's floor, and writes
+// bench/results/<date>.md and latest.md.
 // BENCH_SECONDS, BENCH_WARMUP, BENCH_SAMPLES and BENCH_TARGETS (comma list) shorten a run while iterating.
 import { mkdirSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { buildBundle } from './build.ts';
 import { measureCold } from './cold.ts';
 import { runLoad } from './load.ts';
 import { describeMachine } from './machine.ts';
+import { FLOORS, measureFloor } from './floors.ts';
 import { measureOrtAlone } from './ort-micro.ts';
 import { ROOT, takeSnapshot } from './project.ts';
 import { renderReport, renderSummary, type BenchData } from './report.ts';
@@ -75,12 +77,18 @@ async function main(): Promise<number> {
     load: {},
     timing: {},
     ortAlone: [],
+    floors: {},
     problems: [],
     elapsedSeconds: 0,
   };
   log('timing ONNX Runtime alone (native and wasm)');
   data.ortAlone = await measureOrtAlone();
   for (const target of targets) await benchTarget(target, data);
+  const iris = benchRequests().find((r) => r.model === 'iris')!;
+  for (const floor of FLOORS) {
+    log(`${floor} floor at concurrency ${Math.max(...concurrencies)}`);
+    data.floors[floor] = await measureFloor(floor, { body: iris.body, headers: requestHeaders, connections: Math.max(...concurrencies), warmupSeconds, seconds });
+  }
   for (const model of data.models) {
     const seen = new Set(Object.values(data.labels[model] ?? {}));
     if (seen.size > 1) data.problems.push(`${model}: servers disagree on the predicted label (${[...seen].join(' / ')})`);

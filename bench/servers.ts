@@ -1,6 +1,6 @@
 // Starts and stops the three servers under test, each in its own process group, and cleans up on any exit.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
 import { WRANGLER_ENV } from './build.ts';
@@ -8,11 +8,12 @@ import { benchVarsFile, ROOT, SNAPSHOT, WORK, readProjectSettings } from './proj
 import { MODELS } from './requests.ts';
 import { writeWorkerdConfig } from './workerd-config.ts';
 
-export const TARGETS = ['workerd', 'wrangler-dev', 'node'] as const;
+export const TARGETS = ['workerd', 'workerd-unbatched', 'wrangler-dev', 'node'] as const;
 export type Target = (typeof TARGETS)[number];
 
 export const TARGET_LABELS: Record<Target, string> = {
   workerd: 'workerd direct',
+  'workerd-unbatched': 'workerd direct, unbatched',
   'wrangler-dev': 'wrangler dev',
   node: 'node peer',
 };
@@ -29,6 +30,7 @@ export interface Server {
 }
 
 const START_TIMEOUT_MS = 60_000;
+const UNBATCHED_CONFIG = join(WORK, 'workerd-unbatched.capnp');
 const running = new Set<Server>();
 
 export function workerdBinary(): string {
@@ -61,10 +63,16 @@ function portInUse(port: number): Promise<boolean> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function command(target: Target, port: number): Promise<{ file: string; args: string[]; env: NodeJS.ProcessEnv; cwd: string }> {
+/** How `startServer` runs workerd; bench/real-models.ts serves its own bundles with its own V8 flags. */
+export type WorkerdConfigWriter = (port: number) => string;
+
+async function command(target: Target, port: number, workerdConfig: WorkerdConfigWriter): Promise<{ file: string; args: string[]; env: NodeJS.ProcessEnv; cwd: string }> {
   switch (target) {
     case 'workerd':
-      return { file: workerdBinary(), args: ['serve', writeWorkerdConfig(port), '--experimental'], env: process.env, cwd: ROOT };
+      return { file: workerdBinary(), args: ['serve', workerdConfig(port), '--experimental'], env: process.env, cwd: ROOT };
+    case 'workerd-unbatched':
+      // The same bundle with DYNAMIC_BATCHING = "false": every request runs alone, as before dynamic batching.
+      return { file: workerdBinary(), args: ['serve', writeWorkerdConfig(port, { file: UNBATCHED_CONFIG, vars: { DYNAMIC_BATCHING: 'false' } }), '--experimental'], env: process.env, cwd: ROOT };
     case 'wrangler-dev':
       return {
         file: 'npx',
@@ -92,18 +100,22 @@ async function command(target: Target, port: number): Promise<{ file: string; ar
 }
 
 /** Spawns the server; `waitUntilLive` decides when it is up. */
-export async function startServer(target: Target): Promise<Server> {
+export async function startServer(target: Target, workerdConfig: WorkerdConfigWriter = (port) => writeWorkerdConfig(port)): Promise<Server> {
   const port = await freePort();
-  const { file, args, env, cwd } = await command(target, port);
+  const { file, args, env, cwd } = await command(target, port, workerdConfig);
   const spawnedAt = performance.now();
   // detached puts the server (and whatever it spawns, e.g. wrangler's workerd) in its own process group.
-  const child = spawn(file, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Standard output (a Worker's per-request log lines) goes to a file, as a self-hoster's would: read by this
+  // process through a pipe, it would cost the machine CPU that the measurement counts against the server.
+  mkdirSync(WORK, { recursive: true });
+  const stdout = openSync(stdoutFile(target), 'w');
+  const child = spawn(file, args, { cwd, env, detached: true, stdio: ['ignore', stdout, 'pipe'] });
+  closeSync(stdout);
   const server: Server = { target, port, url: `http://127.0.0.1:${port}`, child, spawnedAt, exited: false, log: [] };
   const keep = (chunk: Buffer) => {
     server.log.push(chunk.toString());
     if (server.log.length > 200) server.log.splice(0, server.log.length - 200);
   };
-  child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
   child.once('exit', () => {
     server.exited = true;
@@ -131,8 +143,11 @@ export async function waitUntilLive(server: Server): Promise<number> {
   throw new Error(`${TARGET_LABELS[server.target]} did not come up on port ${server.port} within ${START_TIMEOUT_MS / 1000} s:\n${tail(server)}`);
 }
 
+const stdoutFile = (target: Target) => join(WORK, `${target}.stdout.log`);
+
 function tail(server: Server): string {
-  return server.log.join('').split('\n').slice(-25).join('\n');
+  const stdout = readFileSync(stdoutFile(server.target), 'utf8').split('\n').slice(-15).join('\n');
+  return `${stdout}\n${server.log.join('').split('\n').slice(-15).join('\n')}`;
 }
 
 const CLOCK_TICKS_PER_SECOND = 100;

@@ -1,7 +1,7 @@
 // Writes a workerd capnp config that serves the built bundle the way a self-hoster would run it.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { DIST, WORK, readProjectSettings } from './project.ts';
+import { dirname, join, relative } from 'node:path';
+import { DIST, SNAPSHOT, WORK, readProjectSettings } from './project.ts';
 
 export const WORKERD_CONFIG = join(WORK, 'workerd.capnp');
 
@@ -25,15 +25,30 @@ function importedModules(indexJs: string): Map<string, 'wasm' | 'data' | 'text'>
   return modules;
 }
 
-export function writeWorkerdConfig(port: number): string {
-  const settings = readProjectSettings();
-  const indexJs = readFileSync(join(DIST, 'index.js'), 'utf8');
+export interface WorkerdConfigOptions {
+  /** The built bundle to serve (default: bench/.work/dist). */
+  dist?: string;
+  /** Where to write the config (default: bench/.work/workerd.capnp). */
+  file?: string;
+  /** The sources whose wrangler.toml and .dev.vars.example give the bindings (default: the run's snapshot). */
+  snapshot?: string;
+  /** V8 flags for the whole process (workerd's Config.v8Flags); none by default, as in production. */
+  v8Flags?: string[];
+  /** [vars] that differ from wrangler.toml's. */
+  vars?: Record<string, string>;
+}
+
+export function writeWorkerdConfig(port: number, options: WorkerdConfigOptions = {}): string {
+  const { dist = DIST, file = WORKERD_CONFIG, snapshot = SNAPSHOT, v8Flags = [] } = options;
+  const settings = readProjectSettings(snapshot);
+  Object.assign(settings.vars, options.vars);
+  const indexJs = readFileSync(join(dist, 'index.js'), 'utf8');
   const imported = importedModules(indexJs);
-  const present = new Set(readdirSync(DIST));
+  const present = new Set(readdirSync(dist));
   for (const name of imported.keys()) {
-    if (!present.has(name)) throw new Error(`index.js imports ./${name} but ${DIST} has no such file`);
+    if (!present.has(name)) throw new Error(`index.js imports ./${name} but ${dist} has no such file`);
   }
-  const embed = (name: string) => `embed ${text(relative(WORK, join(DIST, name)))}`;
+  const embed = (name: string) => `embed ${text(relative(dirname(file), join(dist, name)))}`;
   const modules = [
     `(name = "index.js", esModule = ${embed('index.js')})`,
     ...[...imported].map(([name, kind]) => `(name = ${text(name)}, ${kind} = ${embed(name)})`),
@@ -48,7 +63,7 @@ using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
   services = [ (name = "main", worker = .worker) ],
-  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
+  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],${v8Flags.length ? `\n  v8Flags = [ ${v8Flags.map(text).join(', ')} ],` : ''}
 );
 
 const worker :Workerd.Worker = (
@@ -61,6 +76,6 @@ const worker :Workerd.Worker = (
   ],
 );
 `;
-  writeFileSync(WORKERD_CONFIG, config);
-  return WORKERD_CONFIG;
+  writeFileSync(file, config);
+  return file;
 }
