@@ -11,12 +11,8 @@ export default defineConfig({
       wrangler: { configPath: './wrangler.toml' },
       // Failing chunks retry at once in tests, so the dead-letter path runs in seconds; files written
       // straight into R2 are seen at once; the chaos test may inject chunk failures; a revoked consumer's key
-      // stops working after 1 s, not 30. Requests made through SELF cannot settle one another's promises in this pool
-      // (workerd and wrangler dev can), so dynamic batching is off here: test/dynamic-batching.test.ts runs it on a
-      // DataPlane of its own, and e2e/batching.test.ts over HTTP against wrangler dev.
-      miniflare: {
-        bindings: { BATCH_RETRY_SECONDS: '0', REPOSITORY_TTL_SECONDS: '0', ALLOW_FAULT_INJECTION: 'true', CONSUMER_CACHE_SECONDS: '1', DYNAMIC_BATCHING: 'false' },
-      },
+      // stops working after 1 s, not 30.
+      miniflare: { bindings: { BATCH_RETRY_SECONDS: '0', REPOSITORY_TTL_SECONDS: '0', ALLOW_FAULT_INJECTION: 'true', CONSUMER_CACHE_SECONDS: '1' } },
     }),
   ],
   test: {

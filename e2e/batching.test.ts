@@ -1,5 +1,5 @@
-// Dynamic batching over real HTTP against `wrangler dev`: concurrent requests share executions, and each answer
-// equals the one the same request gets alone. (The vitest pool cannot batch across requests; see vitest.config.ts.)
+// Dynamic batching over real HTTP against `wrangler dev`: concurrent requests share executions (counted in the
+// statistics), and each answer equals the one the same request gets alone.
 // Run: node --test e2e/batching.test.ts (Node 22).
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

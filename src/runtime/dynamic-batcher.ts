@@ -11,6 +11,11 @@ export interface BatchingPolicy {
   maxBatch: number;
   /** Stop waiting once this many rows are queued: the largest preferred batch size, else maxBatch. */
   target: number;
+  /**
+   * Wait only while at least this many requests for the model are in the isolate (the smallest preferred batch size,
+   * else 2): fewer cannot make a preferred batch, and waiting costs each waiter a timer tick (about 1 ms in workerd).
+   */
+  minWaiting: number;
   /** The longest a request waits for others (max_queue_delay_microseconds). */
   maxDelayMs: number;
 }
@@ -23,6 +28,7 @@ export function batchingPolicyOf(config: ModelConfig): BatchingPolicy | undefine
   return {
     maxBatch: config.max_batch_size,
     target: preferred.length ? Math.max(...preferred) : config.max_batch_size,
+    minWaiting: preferred.length ? Math.max(2, Math.min(...preferred)) : 2,
     maxDelayMs: (dynamic.max_queue_delay_microseconds ?? 0) / 1000,
   };
 }
@@ -40,16 +46,23 @@ export interface Execution {
   batchSize: number;
 }
 
-/** Timers, injectable so the delay bound can be tested without waiting on a clock. */
+/** Time and sleeping, injectable so the delay bound can be tested without waiting on a clock. */
 export interface Clock {
   now(): number;
-  after(ms: number, callback: () => void): void;
+  sleep(ms: number): Promise<void>;
 }
 
 const realClock: Clock = {
   now: () => performance.now(),
-  after: (ms, callback) => void setTimeout(callback, ms),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
+
+/** How often a waiting request looks whether its execution has run (workerd's timers fire about every millisecond). */
+const POLL_MS = 1;
+/** A request whose batch was taken but never answered (its runner's request was cancelled) runs alone after this. */
+const ORPHAN_MS = 1000;
+
+type Outcome = { ok: true; execution: Execution } | { ok: false; error: unknown };
 
 interface Entry {
   feeds: Feeds;
@@ -59,8 +72,7 @@ interface Entry {
   rows: number;
   arrived: number;
   taken: boolean;
-  resolve(execution: Execution): void;
-  reject(error: unknown): void;
+  outcome?: Outcome;
 }
 
 const keyOf = (feeds: Feeds, fetches: string[]) =>
@@ -93,10 +105,14 @@ function rowsOf(tensor: ort.Tensor, from: number, to: number): ort.Tensor {
 }
 
 /**
- * Queues requests to one model version and runs them together. A request runs at once when it is the only one
- * the isolate is serving for the model (nobody could join it), when the queue holds `target` rows, or when it has
- * waited `maxDelayMs`, whichever comes first: it never waits past the delay. Each request sets its own timer,
- * so a batch never depends on another request's timer firing.
+ * Queues requests to one model version and runs them together. The queue runs at once when it holds every
+ * request the isolate is serving for the model (waiting longer gains nothing) or `target` rows, or when fewer
+ * than `minWaiting` are in the isolate; otherwise a request waits, and once it has waited `maxDelayMs` it runs the
+ * queue itself: it never waits past the delay.
+ *
+ * Workers forbid one request to resume another: whichever request runs an execution only writes each
+ * request's rows into its queue entry, and every request waits on its own timer and reads its own entry. No
+ * promise is settled across requests.
  */
 export class DynamicBatcher {
   readonly #queue: Entry[] = [];
@@ -112,24 +128,34 @@ export class DynamicBatcher {
     private readonly clock: Clock = realClock,
   ) {}
 
-  submit(feeds: Feeds, fetches: string[]): Promise<Execution> {
-    return new Promise((resolve, reject) => {
-      const rows = Object.values(feeds)[0]?.dims[0] ?? 1;
-      const entry: Entry = { feeds, fetches, key: keyOf(feeds, fetches), rows, arrived: this.clock.now(), taken: false, resolve, reject };
-      this.#queue.push(entry);
-      if (this.#full()) this.#drain();
-      else this.clock.after(this.policy.maxDelayMs, () => entry.taken || this.#drain());
-    });
+  async submit(feeds: Feeds, fetches: string[]): Promise<Execution> {
+    const rows = Object.values(feeds)[0]?.dims[0] ?? 1;
+    const entry: Entry = { feeds, fetches, key: keyOf(feeds, fetches), rows, arrived: this.clock.now(), taken: false };
+    this.#queue.push(entry);
+    const deadline = entry.arrived + this.policy.maxDelayMs;
+    while (!entry.outcome) {
+      const now = this.clock.now();
+      if (!entry.taken && (this.#full() || now >= deadline)) await this.#drain();
+      else if (entry.taken && now >= deadline + ORPHAN_MS) await this.#execute([entry], entry.rows);
+      else await this.clock.sleep(entry.taken ? POLL_MS : Math.min(POLL_MS, deadline - now));
+    }
+    if (!entry.outcome.ok) throw entry.outcome.error;
+    return entry.outcome.execution;
   }
 
-  /** Waiting longer gains nothing once the queue holds a full batch, or every request the isolate serves for the model. */
+  /**
+   * Waiting longer gains nothing once the queue holds a full batch or every request the isolate serves for the
+   * model, and does not pay while too few are in the isolate to make a preferred batch.
+   */
   #full(): boolean {
+    const arriving = this.arriving();
     const rows = this.#queue.reduce((n, e) => n + e.rows, 0);
-    return rows >= this.policy.target || this.#queue.length >= this.arriving();
+    return rows >= this.policy.target || this.#queue.length >= arriving || arriving < this.policy.minWaiting;
   }
 
   /** Runs everything queued: the oldest request with the compatible ones behind it, up to `target` rows, until empty. */
-  #drain(): void {
+  async #drain(): Promise<void> {
+    const runs: Promise<void>[] = [];
     while (this.#queue.length) {
       const head = this.#queue[0]!;
       const batch: Entry[] = [];
@@ -143,8 +169,9 @@ export class DynamicBatcher {
         entry.taken = true;
         this.#queue.splice(this.#queue.indexOf(entry), 1);
       }
-      void this.#execute(batch, rows);
+      runs.push(this.#execute(batch, rows));
     }
+    await Promise.all(runs);
   }
 
   async #execute(batch: Entry[], rows: number): Promise<void> {
@@ -161,20 +188,20 @@ export class DynamicBatcher {
       outputs = await this.run(feeds, batch[0]!.fetches);
     } catch {
       // One request the graph rejects must not fail the others: each runs alone and gets its own answer.
-      for (const entry of batch) void this.#alone(entry, started);
+      for (const entry of batch) await this.#alone(entry, started);
       return;
     }
     const inferMs = this.clock.now() - started;
     // An output without the batch dimension cannot be split back into rows: then each request runs alone.
     if (Object.values(outputs).some((t) => t.dims[0] !== rows)) {
-      for (const entry of batch) void this.#alone(entry, started);
+      for (const entry of batch) await this.#alone(entry, started);
       return;
     }
     let from = 0;
     batch.forEach((entry, i) => {
       const to = from + entry.rows;
       const mine = Object.fromEntries(Object.entries(outputs).map(([name, tensor]) => [name, rowsOf(tensor, from, to)]));
-      entry.resolve({ outputs: mine, queueMs: started - entry.arrived, inferMs, executions: i === 0 ? 1 : 0, batchSize: rows });
+      entry.outcome = { ok: true, execution: { outputs: mine, queueMs: started - entry.arrived, inferMs, executions: i === 0 ? 1 : 0, batchSize: rows } };
       from = to;
     });
   }
@@ -182,9 +209,9 @@ export class DynamicBatcher {
   async #alone(entry: Entry, started: number): Promise<void> {
     try {
       const outputs = await this.run(entry.feeds, entry.fetches);
-      entry.resolve({ outputs, queueMs: started - entry.arrived, inferMs: this.clock.now() - started, executions: 1, batchSize: entry.rows });
+      entry.outcome = { ok: true, execution: { outputs, queueMs: started - entry.arrived, inferMs: this.clock.now() - started, executions: 1, batchSize: entry.rows } };
     } catch (error) {
-      entry.reject(error);
+      entry.outcome = { ok: false, error };
     }
   }
 }
