@@ -259,11 +259,16 @@ function rewriteLayer(l: Layer, opts: QuantizeOptions, ctx: Context): O.INodePro
     // times x's scale. A transposed B becomes a Transpose of the int8 tensor, folded by ORT at load.
     let Wq = l.int8B.tensor;
     if (l.int8B.transposed) out.push(mk('Transpose', [Wq], [(Wq = `${p}_Wq`)], { perm: { ints: [1, 0] } }));
-    out.push(mk('DynamicQuantizeLinear', [l.x], [`${p}_xq`, `${p}_xscale`, `${p}_xzp`]));
-    out.push(mk('MatMulInteger', [`${p}_xq`, Wq, `${p}_xzp`], [`${p}_acc`]));
     // A product of scales (weight scale 1 per column: a scalar 1 would be removed as a no-op first) is the
     // shape ORT's MatMulIntegerToFloat fusion looks for.
     add(float32(`${p}_Wscale`, [l.N], new Float32Array(l.N).fill(1)));
+    return integerMatMul(Wq);
+  }
+
+  /** x quantised per run (DynamicQuantizeLinear), MatMulInteger with `Wq`, scaled back to float, bias added. */
+  function integerMatMul(Wq: string): ReturnType<typeof mk>[] {
+    out.push(mk('DynamicQuantizeLinear', [l.x], [`${p}_xq`, `${p}_xscale`, `${p}_xzp`]));
+    out.push(mk('MatMulInteger', [`${p}_xq`, Wq, `${p}_xzp`], [`${p}_acc`]));
     out.push(mk('Mul', [`${p}_xscale`, `${p}_Wscale`], [`${p}_scale`]));
     out.push(mk('Cast', [`${p}_acc`], [`${p}_accf`], { to: { i: DataType.FLOAT } }));
     const scaled = l.b ? `${p}_scaled` : l.y;
@@ -316,19 +321,7 @@ function rewriteLayer(l: Layer, opts: QuantizeOptions, ctx: Context): O.INodePro
     return out;
   }
 
-  if (opts.mode === 'dynamic') {
-    out.push(mk('DynamicQuantizeLinear', [l.x], [`${p}_xq`, `${p}_xscale`, `${p}_xzp`]));
-    out.push(mk('MatMulInteger', [`${p}_xq`, `${p}_Wq`, `${p}_xzp`], [`${p}_acc`]));
-    out.push(mk('Mul', [`${p}_xscale`, `${p}_Wscale`], [`${p}_scale`]));
-    out.push(mk('Cast', [`${p}_acc`], [`${p}_accf`], { to: { i: DataType.FLOAT } }));
-    const scaled = l.b ? `${p}_scaled` : l.y;
-    out.push(mk('Mul', [`${p}_accf`, `${p}_scale`], [scaled]));
-    if (l.b) {
-      add(float32(`${p}_bias`, [l.N], l.b));
-      out.push(mk('Add', [scaled, `${p}_bias`], [l.y]));
-    }
-    return out;
-  }
+  if (opts.mode === 'dynamic') return integerMatMul(`${p}_Wq`);
 
   out.push(mk('DequantizeLinear', [`${p}_Wq`, `${p}_Wscale`], [`${p}_W`], axis1));
   if (opts.mode === 'weight-only') {
