@@ -68,14 +68,11 @@ function handleOf(model: LoadedModel, stats: StatsRecorder, batcher: DynamicBatc
         },
         (result) => result,
       ),
-    run: (feeds, fetches) => counted(batchOf(Object.values(feeds)[0]?.shape), () => runTensors(model, feeds, fetches), (_, totalMs) => ({
-        inputMs: 0,
-        inferMs: totalMs,
-        outputMs: 0,
-        queueMs: 0,
-        executions: 1,
-        batchSize: batchOf(Object.values(feeds)[0]?.shape),
-      })),
+    run: (feeds, fetches) => {
+      const batch = batchOf(Object.values(feeds)[0]?.shape);
+      const timing = (_: unknown, inferMs: number): RunTiming => ({ inputMs: 0, inferMs, outputMs: 0, queueMs: 0, executions: 1, batchSize: batch });
+      return counted(batch, () => runTensors(model, feeds, fetches), timing);
+    },
   };
 }
 
