@@ -1,4 +1,5 @@
-// Renders the online stateful benchmark as Markdown: the latency table, the checks, and what the Durable Object hop costs.
+// Renders the online stateful benchmark as Markdown: the latency table, the checks, what the Durable Object hop costs,
+// and the WebSocket stream against the HTTP sequence step.
 import type { Machine } from './machine.ts';
 
 export interface Cell {
@@ -19,6 +20,17 @@ export interface Cell {
 export interface Checks {
   sameItems: boolean;
   vadMaxDiff: number;
+  /** WebSocket stream outputs against the HTTP sequence step's, chunk for chunk over the same chunks (concurrency 1). */
+  wsMaxDiff: number;
+  wsCompared: number;
+}
+
+/** One stream sending chunks ahead of their answers, at most `window` unanswered. */
+export interface Pipelined {
+  chunks: number;
+  window: number;
+  chunksPerSecond: number;
+  otherCores: number;
 }
 
 interface Data {
@@ -28,6 +40,7 @@ interface Data {
   cells: Cell[];
   checks: Checks;
   warmups: { concurrency: number; warmup: number; requests: number }[];
+  pipelined: Pipelined[];
 }
 
 const f = (v: number) => (Number.isNaN(v) ? '–' : v < 10 ? v.toFixed(2) : v.toFixed(1));
@@ -71,11 +84,33 @@ function hop(cells: Cell[]): string {
   return parts.join('\n\n');
 }
 
+/** Per-chunk latency and throughput of the VAD over a WebSocket against the same chunks as HTTP sequence steps. */
+function websocket(cells: Cell[], pipelined: Pipelined[]): string {
+  const rows = [1, 8].map((c) => {
+    const ws = find(cells, 'silero-vad WebSocket stream', c), http = find(cells, 'silero-vad sequence step', c);
+    const ratio = ws.p50 / http.p50;
+    return `| ${c} | ${f(http.p50)} | ${f(http.p99)} | ${http.rps.toFixed(0)} | ${f(http.serverCpuMs)} | ${f(ws.p50)} | ${f(ws.p99)} | ${ws.rps.toFixed(0)} | ${f(ws.serverCpuMs)} | **${ratio.toFixed(2)}×** ${ratio <= 0.5 ? '✓' : '✗'} | ${(ws.rps / http.rps).toFixed(2)}× |`;
+  });
+  const ws1 = find(cells, 'silero-vad WebSocket stream', 1), http1 = find(cells, 'silero-vad sequence step', 1);
+  const piped = pipelined
+    .map((p) => `${p.chunksPerSecond.toFixed(0)} chunks/s with at most ${p.window} unanswered (${p.otherCores.toFixed(2)} other cores${p.otherCores > DISTURBED ? ' ⚠' : ''})`)
+    .join(', ');
+  return `| concurrency | HTTP p50 ms | HTTP p99 ms | HTTP chunks/s | HTTP server CPU ms | WS p50 ms | WS p99 ms | WS chunks/s | WS server CPU ms | WS p50 ÷ HTTP p50 (goal ≤ 0.5) | WS ÷ HTTP chunks/s |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+${rows.join('\n')}
+
+Both run the same object's step on the same chunks: the stream saves the HTTP request's authentication, routing, JSON
+parsing and encoding, and the Worker's hop to the object (once open, no Worker code runs per message: frames go to the object), ${f(http1.p50 - ws1.p50)} ms of the p50 at
+concurrency 1 and ${f(http1.serverCpuMs - ws1.serverCpuMs)} ms of server CPU per chunk. Each chunk still runs the model and writes the state to the
+object's SQLite, as an HTTP step does, so a stream survives hibernation. Sending ahead of the answers (as a live microphone does),
+one stream carries ${piped || '–'}; real time is 31.25 chunks/s.`;
+}
+
 export function renderStateful(data: Data): string {
   const { machine: m, cells, checks } = data;
   const rows = cells.map((c) => {
     const base = find(cells, c.baseline, c.concurrency);
-    const ratio = c.pattern === c.baseline ? '1.00× (baseline)' : `${(c.p50 / base.p50).toFixed(2)}×`;
+    const ratio = c.pattern === c.baseline ? '1.00× (baseline)' : `${(c.p50 / base.p50).toFixed(2)}× ${c.baseline.includes('stateless') ? '' : '(vs HTTP step)'}`.trimEnd();
     const flag = c.otherCores > DISTURBED ? ' ⚠' : '';
     return `| ${c.pattern} | ${c.concurrency} | ${c.requests} | ${f(c.p50)} | ${f(c.p99)} | ${f(c.mean)} | ${c.rps.toFixed(0)} | ${ratio} | ${f(c.serverCpuMs)} | ${c.otherCores.toFixed(2)}${flag} |`;
   });
@@ -84,13 +119,13 @@ export function renderStateful(data: Data): string {
   return `# Online stateful benchmark — ${data.date}
 
 \`node bench/stateful.ts\`: one \`wrangler dev\` with a fresh \`--persist-to\` state directory (ready ${(data.readyMs / 1000).toFixed(1)} s after
-spawn), driven from this script's own Node process by a plain \`fetch\` loop over keep-alive connections: concurrency c means c clients,
+spawn), driven from this script's own Node process by a plain \`fetch\` loop over keep-alive connections (the streams: Node's built-in \`WebSocket\`): concurrency c means c clients,
 each sending its next request when its previous answer has arrived. Per cell (${cellsText}), all in one run.
 
 Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Linux ${m.kernel}; Node ${m.node}, workerd ${m.workerd.replace(/^workerd\s+/, '')}, wrangler ${m.versions.wrangler},
 onnxruntime-web ${m.versions['onnxruntime-web']}. The load generator shares these cores with the server.
 
-| pattern | concurrency | requests | p50 ms | p99 ms | mean ms | req/s | p50 vs stateless | server CPU ms/req | other cores |
+| pattern | concurrency | requests | p50 ms | p99 ms | mean ms | req/s | p50 vs baseline | server CPU ms/req | other cores |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows.join('\n')}
 
@@ -99,7 +134,12 @@ request. "Other cores" is the machine's CPU used by neither the server nor the l
 
 **Checks.** Session recommendations identical, item for item, to what the stateless client computed from the same ratings and
 excluded ids: **${checks.sameItems ? 'yes' : 'NO'}**. Sequence step outputs over the first 171 calls (one pass over the fixture chunks) against onnxruntime-node run on the
-whole audio (\`test/fixtures/vad-reference.json\`): max abs difference **${checks.vadMaxDiff.toExponential(2)}**.
+whole audio (\`test/fixtures/vad-reference.json\`): max abs difference **${checks.vadMaxDiff.toExponential(2)}**. WebSocket stream outputs against the
+HTTP sequence step's over the same ${checks.wsCompared} chunks: max abs difference **${checks.wsMaxDiff.toExponential(2)}**.
+
+## WebSocket stream vs the HTTP sequence step
+
+${websocket(cells, data.pipelined)}
 
 ## What the Durable Object hop costs
 
@@ -122,5 +162,9 @@ ${hop(cells)}
   carries only \`output\`.
 - **silero-vad sequence step**: one sequence per client; \`parameters.sequence_id\`, \`sequence_start\` on its first call, \`input\`
   [1, 512] + \`sr\`; the server keeps the state and the 64-sample context. Chunks cycle through the 171 chunks of the fixture.
+- **silero-vad WebSocket stream**: one sequence per client, opened as a browser would: \`POST /v2/models/silero-vad/sequences/{id}/ticket\`
+  with the key, then Node's built-in \`WebSocket\` on the URL it answers, \`{"type": "start", "inputs": [sr]}\`; each step sends one binary
+  message (the chunk's 512 FP32 samples, 2048 bytes) and waits for its answer (4 bytes: the probability). Its baseline is the HTTP
+  sequence step: the same chunks in the same order. Opening the streams (ticket, upgrade, start) is not measured.
 `;
 }

@@ -20,6 +20,7 @@ import {
   tensorData,
   tensorMetadataSchema,
 } from '../runtime/protocol';
+import { ticketSchema } from '../sessions/sequence-stream-routes';
 import { createSchema as sessionCreateSchema, recommendSchema } from '../sessions/session-routes';
 import { answerSchema, feedbackSchema, sessionListingSchema, sessionSummarySchema } from '../sessions/session-types';
 
@@ -60,6 +61,7 @@ const COMPONENTS: [string, z.ZodType][] = [
   ['consumer', consumerListingSchema],
   ['consumer_created', consumerListingSchema.extend({ key: z.string().describe('The consumer key: shown once, only its hash is stored') })],
   ['consumer_list', z.object({ consumers: z.array(consumerListingSchema) })],
+  ['sequence_ticket', ticketSchema],
 ];
 
 /** Component schemas by name, as JSON Schema 2020-12 (OpenAPI 3.1's dialect). Request bodies are described as sent (defaults optional). */
@@ -139,6 +141,52 @@ const INFER_DESCRIPTION = `Open Inference Protocol inference. With Triton's bina
 sequence extension (\`parameters.sequence_id\`, \`sequence_start\`, \`sequence_end\`) are supported. Bodies may be sent with
 \`Content-Encoding: gzip\` or \`deflate\`; the size limit holds for the decompressed bytes.`;
 
+const SEQUENCE = param('sequence_id', 'Sequence id: a string of 1-128 characters (a path cannot carry integer ids; they stay on /infer)');
+
+const STREAM_DESCRIPTION = `Drives one sequence over this WebSocket; no key: the ticket from \`POST .../ticket\` authenticates, once, within 60 s,
+as \`?ticket=\` or as a \`Sec-WebSocket-Protocol\` entry \`ticket.<ticket>\` (the answer names that entry). Messages, client to server:
+a binary message is one chunk, the raw little-endian bytes of the model's one streamed input (its shape from the model or the start message,
+one free dimension filled from the size; at most 1 MiB); text \`{"type": "start", "inputs"?: [constant tensors, JSON], "outputs"?: [names],
+"shape"?: [dims]}\` before the first chunk (answered \`{"type": "ready", ...}\`; silero-vad needs \`sr\` there); \`{"type": "end"}\`
+(answered \`{"type": "end", "chunks": n}\`, then close 1000); \`{"type": "ping"}\` (answered \`{"type": "pong"}\`). Server to client: per
+chunk, in order, one binary message (the outputs' bytes, in order) or one text \`{"error": "...", "chunk": n}\`. The socket's first chunk starts the
+sequence (as \`sequence_start\`); the end message or closing the socket ends it and clears its state. A message too large closes with 1009,
+more than 256 unanswered with 1008; a newer stream of the same sequence closes the older with 4000.`;
+
+/** Streaming a sequence over a WebSocket: the ticket (with a key) and the stream (with the ticket). */
+function sequenceStreamPaths(): Record<string, Json> {
+  const ticket = (operationId: string, parameters: Json[]) => ({
+    post: {
+      operationId,
+      tags: ['models'],
+      summary: 'A single-use ticket (60 s) to open a WebSocket stream of this sequence: bound to the caller, the model and the sequence id',
+      parameters,
+      responses: { ...ok('sequence_ticket', 201), ...errors(400, 401, 404, 429) },
+    },
+  });
+  const textError = (description: string) => ({ description, content: { 'application/json': { schema: ref('error') } } });
+  return {
+    '/v2/models/{name}/sequences/{sequence_id}/ticket': ticket('sequence-ticket', [MODEL, SEQUENCE]),
+    '/v2/models/{name}/versions/{version}/sequences/{sequence_id}/ticket': ticket('sequence-ticket-version', [MODEL, VERSION, SEQUENCE]),
+    '/v2/models/{name}/sequences/{sequence_id}/stream': {
+      get: {
+        operationId: 'sequence-stream',
+        tags: ['models'],
+        summary: 'Stream a sequence over a WebSocket (Upgrade: websocket), authenticated by a ticket',
+        description: STREAM_DESCRIPTION,
+        security: [{ ticket: [] }],
+        parameters: [MODEL, SEQUENCE, { name: 'ticket', in: 'query', required: false, schema: { type: 'string' }, description: 'The ticket, unless sent as Sec-WebSocket-Protocol: ticket.<ticket>' }],
+        responses: {
+          101: { description: 'Switching Protocols: the stream is open' },
+          ...errors(400),
+          401: textError('Missing, unknown, used or expired ticket, or one issued for another sequence'),
+          426: textError('Not a WebSocket upgrade'),
+        },
+      },
+    },
+  };
+}
+
 function paths(): Record<string, Json> {
   return {
     '/v2/health/live': { get: { operationId: 'health-live', tags: ['server'], summary: 'Server live', ...PUBLIC, responses: { 200: { description: 'Live' } } } },
@@ -180,6 +228,7 @@ function paths(): Record<string, Json> {
         ...errors(400, 401, 404, 413, 415, 429),
       },
     }),
+    ...sequenceStreamPaths(),
     '/v2/repository/index': {
       post: { operationId: 'repository-index', tags: ['repository'], summary: 'Every model version and its state', requestBody: jsonBody('repository_index_request', false), responses: { ...ok('repository_index'), ...errors(400, 401) } },
     },
@@ -279,7 +328,13 @@ export function openApiDocument(version: string): Json {
     security: [{ bearer: [] }],
     tags: ['server', 'models', 'repository', 'sessions', 'batches', 'consumers', 'docs'].map((name) => ({ name })),
     paths: paths(),
-    components: { schemas: components(), securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A consumer key: `Authorization: Bearer <key>`' } } },
+    components: {
+      schemas: components(),
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'A consumer key: `Authorization: Bearer <key>`' },
+        ticket: { type: 'apiKey', in: 'query', name: 'ticket', description: 'A stream ticket from POST /v2/models/{name}/sequences/{sequence_id}/ticket (or Sec-WebSocket-Protocol: ticket.<ticket>)' },
+      },
+    },
   };
   return document;
 }

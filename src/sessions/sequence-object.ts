@@ -12,6 +12,8 @@ import type { SequenceCall, SequenceRow, StateRow } from './sequence-types';
 import { expireIfIdle } from './idle-expiry';
 import { SerialQueue } from './serial-queue';
 import { storedRow } from './stored-row';
+import { SequenceSockets } from './sequence-socket';
+import type { TicketGrant } from './sequence-tickets';
 import { withContext } from './stream-context';
 
 /** The state row holding the streaming context (no tensor input has this name: it has a space). */
@@ -25,18 +27,57 @@ export function sequenceStub(env: Env, consumer: string, model: string, sequence
 export class SequenceObject extends DurableObject<Env> {
   readonly #queue = new SerialQueue();
   readonly #sql: SqlStorage;
+  /** The sequence's WebSocket streams (src/sessions/sequence-socket.ts): their chunks run through the same queue and step. */
+  readonly #sockets: SequenceSockets;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
+    this.#sockets = new SequenceSockets(ctx, env, { serial: (work) => this.#queue.run(work), step: (call) => this.#step(call), end: () => this.#end() });
   }
 
   step(call: SequenceCall): Promise<Outcome<InferenceResult>> {
     return flushAfter(this.ctx, this.env, this.#queue.run(() => outcome(() => this.#step(call))));
   }
 
+  /** A single-use ticket that opens one WebSocket stream of this sequence; its idle alarm (or one at its expiry) clears it. */
+  issueTicket(grant: TicketGrant): Promise<Outcome<{ secret: string; expiresAt: number }>> {
+    // In the queue: an ending sequence's deleteAll cannot take a ticket issued meanwhile with it.
+    return this.#queue.run(() =>
+      outcome(async () => {
+        const issued = await this.#sockets.tickets.issue(grant);
+        if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(issued.expiresAt);
+        return issued;
+      }),
+    );
+  }
+
+  override fetch(request: Request): Promise<Response> {
+    return this.#sockets.upgrade(request);
+  }
+
+  override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> | void {
+    return this.#sockets.message(ws, message);
+  }
+
+  override webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> | void {
+    return this.#sockets.closed(ws, code, reason);
+  }
+
+  override webSocketError(ws: WebSocket): Promise<void> | void {
+    return this.#sockets.closed(ws);
+  }
+
   override async alarm(): Promise<void> {
-    await this.#queue.run(() => expireIfIdle(this.ctx.storage, this.#row(), () => this.ctx.storage.deleteAll()));
+    await this.#queue.run(async () => {
+      const row = this.#row();
+      // Without a sequence the alarm was for tickets: the expired go, and the object is left empty once none is left.
+      if (!row) return this.#end();
+      await expireIfIdle(this.ctx.storage, row, async () => {
+        await this.#end();
+        this.#sockets.expired(row.idle_timeout);
+      });
+    });
   }
 
   /** Tables exist only while the sequence does: ending it deletes all storage. */
@@ -86,7 +127,11 @@ export class SequenceObject extends DurableObject<Env> {
     return row && { datatype: row.datatype as DatatypeName, shape: JSON.parse(row.shape) as number[], bytes: new Uint8Array(row.bytes) };
   }
 
+  /** Deletes the sequence; unused stream tickets stay until they expire (then nothing is left at all). */
   async #end(): Promise<void> {
+    this.#sql.exec('DROP TABLE IF EXISTS sequence; DROP TABLE IF EXISTS state;');
+    const tickets = this.#sockets.tickets.nextExpiry();
+    if (tickets !== undefined) return this.ctx.storage.setAlarm(tickets);
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
   }
