@@ -46,14 +46,14 @@ function doubling() {
 }
 
 const rows = (...values: number[][]) => ({ x: new ort.Tensor('float32', Float32Array.from(values.flat()), [values.length, values[0]!.length]) });
-const policy: BatchingPolicy = { maxBatch: 8, target: 8, minWaiting: 2, maxDelayMs: 2 };
+const policy: BatchingPolicy = { target: 8, minWaiting: 2, maxDelayMs: 2 };
 
 describe('dynamic batcher (logic)', () => {
   it('reads Triton dynamic_batching from the config', () => {
     const config = parseModelConfig({ max_batch_size: 64, dynamic_batching: { preferred_batch_size: [4, 16, 128], max_queue_delay_microseconds: 500 } }, 'config');
-    expect(batchingPolicyOf(config)).toEqual({ maxBatch: 64, target: 16, minWaiting: 4, maxDelayMs: 0.5 });
+    expect(batchingPolicyOf(config)).toEqual({ target: 16, minWaiting: 4, maxDelayMs: 0.5 });
     const pbtxt = parseConfigFile('config.pbtxt', 'max_batch_size: 32\ndynamic_batching { max_queue_delay_microseconds: 100 preferred_batch_size: [ 8 ] }', 'config.pbtxt');
-    expect(batchingPolicyOf(pbtxt)).toEqual({ maxBatch: 32, target: 8, minWaiting: 8, maxDelayMs: 0.1 });
+    expect(batchingPolicyOf(pbtxt)).toEqual({ target: 8, minWaiting: 8, maxDelayMs: 0.1 });
     expect(batchingPolicyOf(parseModelConfig({ max_batch_size: 64 }, 'config'))).toBeUndefined();
     expect(batchingPolicyOf(parseModelConfig({ max_batch_size: 0, dynamic_batching: {} }, 'config'))).toBeUndefined();
     expect(() => parseModelConfig({ max_batch_size: 8, dynamic_batching: { max_queue_delay_microseconds: -1 } }, 'config')).toThrow(/max_queue_delay_microseconds/);
@@ -118,7 +118,7 @@ describe('dynamic batcher (logic)', () => {
   it('runs as soon as the queue holds the target rows, and never puts more than the target in one execution', async () => {
     const fake = fakeClock();
     const model = doubling();
-    const batcher = new DynamicBatcher({ maxBatch: 8, target: 4, minWaiting: 2, maxDelayMs: 100 }, model.run, () => 32, fake.clock);
+    const batcher = new DynamicBatcher({ target: 4, minWaiting: 2, maxDelayMs: 100 }, model.run, () => 32, fake.clock);
     const answers = [batcher.submit(rows([1], [1], [1]), ['y']), batcher.submit(rows([2], [2]), ['y']), batcher.submit(rows([3], [3]), ['y'])];
     await settle();
     // 3 + 2 rows reach the target: the queue runs at once, the first request alone (the second would make 5 rows),

@@ -7,9 +7,7 @@ type Feeds = Record<string, ort.Tensor>;
 type Fetched = ort.InferenceSession.ReturnType;
 
 export interface BatchingPolicy {
-  /** The most rows one execution takes (the model's max_batch_size). */
-  maxBatch: number;
-  /** Stop waiting once this many rows are queued: the largest preferred batch size, else maxBatch. */
+  /** Stop waiting once this many rows are queued, and put no more in one execution: the largest preferred batch size, else max_batch_size. */
   target: number;
   /**
    * Wait only while at least this many requests for the model are in the isolate (the smallest preferred batch size,
@@ -26,7 +24,6 @@ export function batchingPolicyOf(config: ModelConfig): BatchingPolicy | undefine
   if (!dynamic || config.max_batch_size < 1) return undefined;
   const preferred = (dynamic.preferred_batch_size ?? []).filter((size) => size <= config.max_batch_size);
   return {
-    maxBatch: config.max_batch_size,
     target: preferred.length ? Math.max(...preferred) : config.max_batch_size,
     minWaiting: preferred.length ? Math.max(2, Math.min(...preferred)) : 2,
     maxDelayMs: (dynamic.max_queue_delay_microseconds ?? 0) / 1000,
