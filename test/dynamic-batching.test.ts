@@ -137,6 +137,7 @@ describe('dynamic batcher (logic)', () => {
     const model = doubling();
     const batcher = new DynamicBatcher(policy, model.run, () => 3, fake.clock);
     const answers = Promise.all([batcher.submit(rows([1, 1]), ['y']), batcher.submit(rows([2, 2, 2]), ['y']), batcher.submit(rows([3, 3]), ['y'])]);
+    await settle();
     await fake.advance(1);
     await answers;
     expect(model.calls).toEqual([[1, 1, 3, 3], [2, 2, 2]]);

@@ -2,6 +2,7 @@
 // same time run as one execution along the batch dimension, and each gets its own rows back.
 import type { ModelConfig } from './model-config';
 import { ort } from './ort';
+import { elementCount } from './tensor-codec';
 
 type Feeds = Record<string, ort.Tensor>;
 type Fetched = ort.InferenceSession.ReturnType;
@@ -95,7 +96,7 @@ function concat(parts: Data[]): Data {
 
 /** Rows [from, to) of a tensor whose first dimension is the batch: a view, not a copy. */
 function rowsOf(tensor: ort.Tensor, from: number, to: number): ort.Tensor {
-  const rowSize = tensor.dims.slice(1).reduce((n, d) => n * d, 1);
+  const rowSize = elementCount(tensor.dims.slice(1));
   const data = tensor.data;
   const part = Array.isArray(data) ? data.slice(from * rowSize, to * rowSize) : (data as Uint8Array).subarray(from * rowSize, to * rowSize);
   return new ort.Tensor(tensor.type, part as never, [to - from, ...tensor.dims.slice(1)]);
@@ -180,17 +181,11 @@ export class DynamicBatcher {
       const first = batch[0]!.feeds[name]!;
       feeds[name] = new ort.Tensor(first.type, concat(batch.map((e) => e.feeds[name]!.data)) as never, [rows, ...first.dims.slice(1)]);
     }
-    let outputs: Fetched;
-    try {
-      outputs = await this.run(feeds, batch[0]!.fetches);
-    } catch {
-      // One request the graph rejects must not fail the others: each runs alone and gets its own answer.
-      for (const entry of batch) await this.#alone(entry, started);
-      return;
-    }
+    const outputs = await this.run(feeds, batch[0]!.fetches).catch(() => undefined);
     const inferMs = this.clock.now() - started;
-    // An output without the batch dimension cannot be split back into rows: then each request runs alone.
-    if (Object.values(outputs).some((t) => t.dims[0] !== rows)) {
+    // One request the graph rejects must not fail the others, and an output without the batch dimension cannot be
+    // split back into rows: then each request runs alone and gets its own answer.
+    if (!outputs || Object.values(outputs).some((t) => t.dims[0] !== rows)) {
       for (const entry of batch) await this.#alone(entry, started);
       return;
     }

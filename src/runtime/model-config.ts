@@ -4,6 +4,7 @@ import { badRequest } from './errors';
 import { describeIssues } from './protocol';
 import { checkConfigJson } from './config-json';
 import { parseTextFormat } from './text-format';
+import type { GraphOptimizationLevel } from './ort';
 
 /** The server's own fields beside Triton's: what the graph cannot say, and descriptive facts about the model. */
 const EXTENSION_FIELDS = [
@@ -102,7 +103,7 @@ export function parseConfigFile(file: ConfigFile, text: string, where: string): 
  * -1 basic, 1 basic and extended, 2 none, anything else all. A model optimised ahead of time (`edge-inference upload
  * --optimize`) loads faster with nothing left to do.
  */
-export function graphOptimizationLevel(config: ModelConfig): 'basic' | 'extended' | 'disabled' | 'all' {
+export function graphOptimizationLevel(config: ModelConfig): GraphOptimizationLevel {
   const level = config.optimization?.graph?.level;
   return level === -1 ? 'basic' : level === 1 ? 'extended' : level === 2 ? 'disabled' : 'all';
 }

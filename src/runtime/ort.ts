@@ -4,6 +4,7 @@ import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.wasm';
 
 export { ort };
 export type OrtSession = ort.InferenceSession;
+export type GraphOptimizationLevel = NonNullable<ort.InferenceSession.SessionOptions['graphOptimizationLevel']>;
 
 // A one-node Identity graph (FP32 [1]) used only to bring the wasm backend up.
 const WARMUP_MODEL = Uint8Array.from(
@@ -64,7 +65,7 @@ async function startBackend(): Promise<void> {
 let creating: Promise<unknown> = Promise.resolve();
 
 /** Creates a session from ONNX bytes; creations run one at a time, as ORT's wasm heap is shared. */
-export function createSession(model: Uint8Array, graphOptimizationLevel: 'basic' | 'extended' | 'disabled' | 'all' = 'all'): Promise<OrtSession> {
+export function createSession(model: Uint8Array, graphOptimizationLevel: GraphOptimizationLevel = 'all'): Promise<OrtSession> {
   const session = creating.then(async () => {
     await startOrt();
     return ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel });

@@ -42,13 +42,12 @@ const addInto = (total: Record<string, number>, delta: Record<string, number> | 
 
 /** Adds `delta` into `total`, field by field (last_inference is the later of the two); a field `total` lacks counts from zero. */
 export function addCounters(total: VersionCounters, delta: VersionCounters): VersionCounters {
-  const sum = Object.assign(zeroCounters(), total);
-  sum.last_inference = Math.max(sum.last_inference, delta.last_inference);
-  const { last_inference: _last, batch_executions, batch_infer_ns, ...plain } = delta;
-  addInto(sum as unknown as Record<string, number>, plain as unknown as Record<string, number>);
-  addInto(sum.batch_executions, batch_executions);
-  addInto(sum.batch_infer_ns, batch_infer_ns);
-  return Object.assign(total, sum);
+  const { last_inference, batch_executions, batch_infer_ns, ...plain } = delta;
+  total.last_inference = Math.max(total.last_inference ?? 0, last_inference);
+  addInto(total as unknown as Record<string, number>, plain as unknown as Record<string, number>);
+  addInto((total.batch_executions ??= {}), batch_executions);
+  addInto((total.batch_infer_ns ??= {}), batch_infer_ns);
+  return total;
 }
 
 export interface RunTiming {
