@@ -3,12 +3,14 @@
 /** The prefix of generated keys, so a leaked one is recognisable (and findable by secret scanners). */
 export const KEY_PREFIX = 'ei_';
 
-/** A new key: the prefix and 32 random bytes in base64url (46 characters). */
-export function newKey(): string {
+/** 32 random bytes (256 bits) in base64url: 43 characters. */
+export function randomSecret(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
-  const base64 = btoa(String.fromCharCode(...bytes));
-  return KEY_PREFIX + base64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
+
+/** A new key: the prefix and a random secret (46 characters). */
+export const newKey = (): string => KEY_PREFIX + randomSecret();
 
 /** The lowercase hex SHA-256 of a key: all that is ever stored. */
 export async function keyHash(key: string): Promise<string> {

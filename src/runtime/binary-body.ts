@@ -48,13 +48,18 @@ export async function decodeRequestBody(body: ArrayBuffer, headerLength: string 
   return { request, binary };
 }
 
+/** The shape of one sample of an input: with more than one free dimension, a leading one is the batch (1). */
+export function sampleShape(shape: readonly number[]): number[] {
+  const out = [...shape];
+  if (out[0] === -1 && out.lastIndexOf(-1) > 0) out[0] = 1;
+  return out;
+}
+
 /** A body that is only the bytes of the model's single input; its one free dimension comes from the size. */
 function rawRequest(bytes: Uint8Array, inputs: TensorSpec[]): DecodedBody {
   const [spec, ...others] = inputs;
   if (!spec || others.length) throw badRequest(`a raw binary request (${HEADER_LENGTH}: 0) needs a model with exactly one input`);
-  const shape = [...spec.shape];
-  // With more than one free dimension, a leading one is the batch: a raw request is one sample.
-  if (shape[0] === -1 && shape.lastIndexOf(-1) > 0) shape[0] = 1;
+  const shape = sampleShape(spec.shape);
   const free = shape.indexOf(-1);
   if (free !== shape.lastIndexOf(-1)) {
     throw badRequest(`a raw binary request needs at most one variable dimension; input '${spec.name}' has shape [${spec.shape.join(', ')}]`);

@@ -6,6 +6,7 @@
 // code as /infer); what the socket needs is kept in its attachment, so the object may hibernate between chunks.
 import { z } from 'zod';
 import { metrics } from '../metrics/recorder';
+import { sampleShape } from '../runtime/binary-body';
 import { concatBytes } from '../runtime/bytes';
 import { DATATYPES, isDatatype, type DatatypeName } from '../runtime/datatypes';
 import { InferenceError, badRequest } from '../runtime/errors';
@@ -245,7 +246,7 @@ export class SequenceSockets {
     }
     const spec = streamed[0]!;
     if (!isDatatype(spec.datatype) || spec.datatype === 'BYTES') throw badRequest(`input '${spec.name}' is ${spec.datatype}: only fixed-size datatypes can be streamed as raw bytes`);
-    const shape = start?.shape ?? defaultShape(spec.shape);
+    const shape = start?.shape ?? sampleShape(spec.shape);
     const fits = shape.length === spec.shape.length && shape.every((d, i) => d === -1 || spec.shape[i] === -1 || spec.shape[i] === d);
     if (!fits || shape.indexOf(-1) !== shape.lastIndexOf(-1)) {
       throw badRequest(
@@ -328,13 +329,6 @@ function control(text: string): Start | 'end' | Error {
   } catch (error) {
     return error as Error;
   }
-}
-
-/** A leading free dimension is the batch (1) when another is free too, as for a raw binary request. */
-function defaultShape(shape: number[]): number[] {
-  const out = [...shape];
-  if (out[0] === -1 && out.lastIndexOf(-1) > 0) out[0] = 1;
-  return out;
 }
 
 /** One chunk as a binary-extension request: the streamed input from the bytes, the constants as JSON, outputs as bytes. */

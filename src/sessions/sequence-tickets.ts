@@ -1,6 +1,7 @@
 // Stream tickets: what a browser presents instead of its key to open a sequence's WebSocket (browsers cannot set
 // Authorization on one). An authenticated POST asks the sequence's object to issue one; the object keeps only the
 // SHA-256 of its secret, and taking it out again is one synchronous SELECT + DELETE in that object: single use, race-free.
+import { randomSecret } from '../consumers/keys';
 import { InferenceError } from '../runtime/errors';
 import { sha256Hex } from '../runtime/ids';
 
@@ -38,8 +39,6 @@ export function parseTicket(ticket: string): { objectId: string; secret: string 
   return match ? { objectId: match[1]!, secret: match[2]! } : undefined;
 }
 
-const base64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-
 /** The tickets of one sequence object, in its SQLite storage (a table that exists only while it holds any). */
 export class TicketStore {
   readonly #sql: SqlStorage;
@@ -53,7 +52,7 @@ export class TicketStore {
   }
 
   async issue(grant: TicketGrant, now = Date.now()): Promise<{ secret: string; expiresAt: number }> {
-    const secret = base64url(crypto.getRandomValues(new Uint8Array(32)));
+    const secret = randomSecret();
     const hash = await sha256Hex(secret);
     // From here on synchronous: the count and the insert cannot interleave with another call.
     this.nextExpiry(now);
