@@ -213,6 +213,8 @@ describe('stream tickets', () => {
   it('are issued only with a key, for sequence models, and documented as answered', async () => {
     const answer = await call('/v2/models/silero-vad/sequences/doc/ticket', { method: 'POST' });
     expect(answer.status).toBe(201);
+    // A ticket is a secret: no cache keeps it, and the edge leaves it as written.
+    expect(answer.headers.get('Cache-Control')).toBe('no-store, no-transform');
     const body = (await answer.json()) as Ticket;
     expect(body.ticket).toMatch(/^[0-9a-f]{64}\.[A-Za-z0-9_-]{43}$/);
     expect(body.url).toBe(`ws://edge.test/v2/models/silero-vad/sequences/doc/stream?ticket=${body.ticket}`);
